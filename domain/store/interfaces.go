@@ -1,0 +1,13 @@
+package store
+
+import "github.com/coop-exchange/coop/domain"
+
+// The store implements every storage interface the domain declares.
+var (
+	_ domain.MemberStore    = (*Store)(nil)
+	_ domain.SessionStore   = (*Store)(nil)
+	_ domain.CatalogueStore = (*Store)(nil)
+	_ domain.AuditStore     = (*Store)(nil)
+	_ domain.RateLimitStore = (*Store)(nil)
+	_ domain.Transactor     = (*Store)(nil)
+)

@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/coop-exchange/coop/domain"
+)
+
+type memberRow struct {
+	ID             int64 `gorm:"primaryKey"`
+	Name           string
+	Email          *string
+	Phone          string
+	Role           string
+	Status         string
+	AreaID         *int64
+	PasswordHash   string
+	JoinReason     string
+	DecisionReason string
+	DecidedBy      *int64
+	DecidedAt      *time.Time
+	AddedBy        *int64
+	CreatedAt      time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt      time.Time `gorm:"autoUpdateTime:false"`
+}
+
+func (memberRow) TableName() string { return "members" }
+
+func memberToRow(m domain.Member) memberRow {
+	return memberRow{
+		ID: m.ID, Name: m.Name, Email: nullString(m.Email), Phone: m.Phone, Role: string(m.Role),
+		Status: string(m.Status), AreaID: nullID(m.AreaID), PasswordHash: m.PasswordHash,
+		JoinReason: m.JoinReason, DecisionReason: m.DecisionReason, DecidedBy: nullID(m.DecidedBy),
+		DecidedAt: nullTime(m.DecidedAt), AddedBy: nullID(m.AddedBy),
+		CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
+	}
+}
+
+func (r memberRow) domain() domain.Member {
+	return domain.Member{
+		ID: r.ID, Name: r.Name, Email: deref(r.Email), Phone: r.Phone, Role: domain.Role(r.Role),
+		Status: domain.MemberStatus(r.Status), AreaID: deref(r.AreaID), PasswordHash: r.PasswordHash,
+		JoinReason: r.JoinReason, DecisionReason: r.DecisionReason, DecidedBy: deref(r.DecidedBy),
+		DecidedAt: derefTime(r.DecidedAt), AddedBy: deref(r.AddedBy),
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+type consentRow struct {
+	ID          int64 `gorm:"primaryKey"`
+	MemberID    int64
+	Kind        string
+	Wording     string
+	GivenAt     time.Time
+	RecordedBy  *int64
+	WithdrawnAt *time.Time
+}
+
+func (consentRow) TableName() string { return "consents" }
+
+// CreateMember inserts m and sets its ID.
+func (s *Store) CreateMember(ctx context.Context, m *domain.Member) error {
+	row := memberToRow(*m)
+	row.ID = 0
+	if err := s.conn(ctx).Create(&row).Error; err != nil {
+		return fmt.Errorf("store: unable to create member: %w", translate(err))
+	}
+	m.ID = row.ID
+	return nil
+}
+
+// Member returns the member with this id.
+func (s *Store) Member(ctx context.Context, id int64) (domain.Member, error) {
+	var row memberRow
+	if err := s.conn(ctx).Take(&row, id).Error; err != nil {
+		return domain.Member{}, fmt.Errorf("store: unable to read member %d: %w", id, translate(err))
+	}
+	return row.domain(), nil
+}
+
+// MemberByEmail returns the member with this email, whatever its case.
+func (s *Store) MemberByEmail(ctx context.Context, email string) (domain.Member, error) {
+	var row memberRow
+	err := s.conn(ctx).Where("lower(email) = ?", strings.ToLower(email)).Take(&row).Error
+	if err != nil {
+		return domain.Member{}, fmt.Errorf("store: unable to find member by email: %w", translate(err))
+	}
+	return row.domain(), nil
+}
+
+// ListMembers returns members matching q in id order.
+func (s *Store) ListMembers(ctx context.Context, q domain.MemberQuery) ([]domain.Member, error) {
+	db := s.conn(ctx).Model(&memberRow{}).Where("id > ?", q.Page.After).Order("id").Limit(q.Page.Limit)
+	if q.Status != "" {
+		db = db.Where("status = ?", string(q.Status))
+	}
+	if q.Role != "" {
+		db = db.Where("role = ?", string(q.Role))
+	}
+	if q.Search != "" {
+		like := "%" + escapeLike(strings.ToLower(q.Search)) + "%"
+		db = db.Where(`lower(name) LIKE ? ESCAPE '\' OR lower(email) LIKE ? ESCAPE '\' OR phone LIKE ? ESCAPE '\'`, like, like, like)
+	}
+	var rows []memberRow
+	if err := db.Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: unable to list members: %w", translate(err))
+	}
+	out := make([]domain.Member, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+// CountMembers counts members with a status.
+func (s *Store) CountMembers(ctx context.Context, status domain.MemberStatus) (int64, error) {
+	var n int64
+	if err := s.conn(ctx).Model(&memberRow{}).Where("status = ?", string(status)).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("store: unable to count members: %w", translate(err))
+	}
+	return n, nil
+}
+
+// SaveMember writes every field of m; with expect set, only while the stored status is expect.
+func (s *Store) SaveMember(ctx context.Context, m domain.Member, expect domain.MemberStatus) error {
+	row := memberToRow(m)
+	db := s.conn(ctx).Model(&memberRow{}).Where("id = ?", m.ID)
+	if expect != "" {
+		db = db.Where("status = ?", string(expect))
+	}
+	res := db.Select("*").Omit("id", "created_at").Updates(&row)
+	if res.Error != nil {
+		return fmt.Errorf("store: unable to save member %d: %w", m.ID, translate(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		if _, err := s.Member(ctx, m.ID); err != nil {
+			return err
+		}
+		return fmt.Errorf("store: member %d is no longer %s: %w", m.ID, expect, domain.ErrConflict)
+	}
+	return nil
+}
+
+// AddConsent records a consent and sets its ID.
+func (s *Store) AddConsent(ctx context.Context, c *domain.Consent) error {
+	row := consentRow{MemberID: c.MemberID, Kind: string(c.Kind), Wording: c.Wording, GivenAt: c.GivenAt.UTC(),
+		RecordedBy: nullID(c.RecordedBy), WithdrawnAt: nullTime(c.WithdrawnAt)}
+	if err := s.conn(ctx).Create(&row).Error; err != nil {
+		return fmt.Errorf("store: unable to record consent: %w", translate(err))
+	}
+	c.ID = row.ID
+	return nil
+}
+
+// Consents lists a member's consents, oldest first.
+func (s *Store) Consents(ctx context.Context, memberID int64) ([]domain.Consent, error) {
+	var rows []consentRow
+	if err := s.conn(ctx).Where("member_id = ?", memberID).Order("id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: unable to list consents: %w", translate(err))
+	}
+	out := make([]domain.Consent, len(rows))
+	for i, r := range rows {
+		out[i] = domain.Consent{ID: r.ID, MemberID: r.MemberID, Kind: domain.ConsentKind(r.Kind), Wording: r.Wording,
+			GivenAt: r.GivenAt.UTC(), RecordedBy: deref(r.RecordedBy), WithdrawnAt: derefTime(r.WithdrawnAt)}
+	}
+	return out, nil
+}
+
+// escapeLike escapes LIKE's wildcards so that a search for "50%" finds "50%".
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func nullID(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func derefTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}

@@ -1,0 +1,85 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/coop-exchange/coop/domain/store"
+	"github.com/coop-exchange/coop/domain/store/storetest"
+)
+
+// TestDialectsHaveTheSameSchema migrates a fresh SQLite and a fresh PostgreSQL database and checks
+// that they end with the same tables, the same columns, and columns of the same kind and
+// nullability, so that code written against one works on the other.
+func TestDialectsHaveTheSameSchema(t *testing.T) {
+	ctx := context.Background()
+	schemas := map[store.Dialect]map[string]string{}
+	for _, d := range storetest.Dialects {
+		s := storetest.Open(t, d)
+		cols, err := s.Schema(ctx)
+		if err != nil {
+			t.Fatalf("%s: read schema: %v", d, err)
+		}
+		if len(cols) == 0 {
+			t.Fatalf("%s: no tables after migrating", d)
+		}
+		schemas[d] = map[string]string{}
+		for _, c := range cols {
+			schemas[d][c.Table+"."+c.Name] = fmt.Sprintf("%s null=%v", c.Kind, c.Nullable)
+		}
+	}
+	lite, pg := schemas[store.SQLite], schemas[store.Postgres]
+	var diffs []string
+	for col, want := range lite {
+		switch got, ok := pg[col]; {
+		case !ok:
+			diffs = append(diffs, fmt.Sprintf("%s is in sqlite (%s) but not in postgres", col, want))
+		case got != want:
+			diffs = append(diffs, fmt.Sprintf("%s is %s in sqlite but %s in postgres", col, want, got))
+		}
+	}
+	for col, got := range pg {
+		if _, ok := lite[col]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%s is in postgres (%s) but not in sqlite", col, got))
+		}
+	}
+	sort.Strings(diffs)
+	if len(diffs) > 0 {
+		t.Errorf("the dialects' schemas differ:\n%s", strings.Join(diffs, "\n"))
+	}
+	for _, table := range []string{"members", "sessions", "api_tokens", "areas", "categories", "audit_events", "consents"} {
+		if _, ok := lite[table+".id"]; !ok {
+			t.Errorf("table %s is missing", table)
+		}
+	}
+}
+
+// TestMigrationsAreRecorded checks that migrate status sees every migration applied, and that a
+// second run applies nothing.
+func TestMigrationsAreRecorded(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		states, err := s.Migrations(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(states) == 0 {
+			t.Fatal("no migrations listed")
+		}
+		for _, m := range states {
+			if !m.Applied {
+				t.Errorf("migration %d (%s) is not applied", m.Version, m.Name)
+			}
+		}
+		n, err := s.Migrate(ctx, nil)
+		if err != nil || n != 0 {
+			t.Errorf("second migrate applied %d (err %v), want 0", n, err)
+		}
+		if err := s.Ready(ctx); err != nil {
+			t.Errorf("ready after migrating: %v", err)
+		}
+	})
+}
