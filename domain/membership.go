@@ -94,6 +94,9 @@ func (s *Membership) Apply(ctx context.Context, in ApplicationInput, from Origin
 	v := &ValidationError{}
 	checkName(v, "name", in.Name)
 	checkEmail(v, "email", in.Email, true)
+	if err := s.checkEmailFree(ctx, v, in.Email, duplicateEmailMessage); err != nil {
+		return Member{}, err
+	}
 	checkPhone(v, "phone", in.Phone, true)
 	if err := s.checkArea(ctx, v, in.AreaID, true); err != nil {
 		return Member{}, err
@@ -158,6 +161,25 @@ func (s *Membership) Apply(ctx context.Context, in ApplicationInput, from Origin
 		return Member{}, fmt.Errorf("apply: %w", err)
 	}
 	return m, nil
+}
+
+// checkEmailFree reports an email already used by someone other than a declined applicant (who
+// may apply again), so that the person hears of it with their other mistakes. The store's unique
+// index still settles a race.
+func (s *Membership) checkEmailFree(ctx context.Context, v *ValidationError, email, message string) error {
+	if email == "" || v.Has("email") {
+		return nil
+	}
+	m, err := s.members.MemberByEmail(ctx, email)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case m.Status != StatusDeclined:
+		v.Add("email", "%s", message)
+	}
+	return nil
 }
 
 func (s *Membership) checkArea(ctx context.Context, v *ValidationError, areaID int64, required bool) error {
@@ -234,6 +256,9 @@ func (s *Membership) Approve(ctx context.Context, by Actor, id int64) (Member, e
 // Decline turns an application down with a reason that the applicant is told when they try to
 // sign in. Coordinators only.
 func (s *Membership) Decline(ctx context.Context, by Actor, id int64, reason string) (Member, error) {
+	if err := requireCoordinator(by); err != nil {
+		return Member{}, err
+	}
 	reason = strings.TrimSpace(reason)
 	v := &ValidationError{}
 	checkText(v, "reason", reason, true, maxDeclineReasonLen, "Give a reason; the applicant will be told it")
@@ -314,6 +339,9 @@ func (s *Membership) AddMember(ctx context.Context, by Actor, in NewMemberInput)
 	v := &ValidationError{}
 	checkName(v, "name", in.Name)
 	checkEmail(v, "email", in.Email, false)
+	if err := s.checkEmailFree(ctx, v, in.Email, "There is already a member or an application with this email address"); err != nil {
+		return Member{}, err
+	}
 	checkPhone(v, "phone", in.Phone, false)
 	if in.Email == "" && in.Phone == "" {
 		v.Add("phone", "Give a phone number or an email address, so that the co-op can reach them")

@@ -1,0 +1,43 @@
+package app
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/coop-exchange/coop/domain"
+)
+
+func (s *Server) homePage(c *fiber.Ctx) error {
+	return s.render(c, fiber.StatusOK, "pages/home", "Neighbours supporting neighbours", nil)
+}
+
+// coordinatePage is the coordinators' starting point: what is waiting for them.
+func (s *Server) coordinatePage(c *fiber.Ctx) error {
+	waiting, err := s.svc.Membership.CountApplications(c.UserContext(), s.actor(c))
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, "pages/coordinate", "Coordinating", fiber.Map{"Waiting": waiting})
+}
+
+// auditPage shows the audit log, newest first, optionally for one action or record.
+func (s *Server) auditPage(c *fiber.Ctx) error {
+	page, err := pageQuery(c)
+	if err != nil {
+		return err
+	}
+	q := domain.AuditQuery{Action: c.Query("action"), Page: page}
+	if id := c.Query("subject"); id != "" {
+		q.SubjectID, _ = domain.ParseID(id)
+	}
+	events, err := s.svc.Audit.List(c.UserContext(), s.actor(c), q)
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, "pages/audit", "Audit log", fiber.Map{
+		"Events": events.Items, "Next": encodeCursor(events.Next), "Query": q,
+		"Actions": []string{domain.AuditSignIn, domain.AuditSignInFailed, domain.AuditSignOut, domain.AuditPasswordChanged,
+			domain.AuditApplicationReceived, domain.AuditApplicationApproved, domain.AuditApplicationDeclined,
+			domain.AuditMemberAdded, domain.AuditRoleChanged, domain.AuditTokenCreated, domain.AuditAreaChanged,
+			domain.AuditCategoryChanged},
+	})
+}
