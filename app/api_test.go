@@ -23,7 +23,7 @@ type memberWire struct {
 }
 
 type listWire[T any] struct {
-	Items []T   `json:"items"`
+	Items []T     `json:"items"`
 	Next  *string `json:"next"`
 }
 
