@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coop-exchange/coop/domain/store"
 	"github.com/coop-exchange/coop/domain/store/storetest"
@@ -80,6 +81,32 @@ func TestMigrationsAreRecorded(t *testing.T) {
 		}
 		if err := s.Ready(ctx); err != nil {
 			t.Errorf("ready after migrating: %v", err)
+		}
+	})
+}
+
+func TestRateLimitHits(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		base := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+		for i := range 4 {
+			if err := s.RecordHit(ctx, "signin:ip:192.0.2.1", base.Add(time.Duration(i)*time.Minute+time.Duration(i)*time.Millisecond)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.RecordHit(ctx, "signin:ip:192.0.2.2", base); err != nil {
+			t.Fatal(err)
+		}
+		n, oldest, err := s.RecentHits(ctx, "signin:ip:192.0.2.1", base.Add(90*time.Second))
+		if err != nil || n != 2 || !oldest.Equal(base.Add(2*time.Minute+2*time.Millisecond)) {
+			t.Errorf("recent hits: %d, oldest %v (%v)", n, oldest, err)
+		}
+		pruned, err := s.PruneHits(ctx, base.Add(2*time.Minute))
+		if err != nil || pruned != 3 {
+			t.Errorf("pruned %d (%v), want 3", pruned, err)
+		}
+		if n, _, _ := s.RecentHits(ctx, "signin:ip:192.0.2.1", base.Add(-time.Hour)); n != 2 {
+			t.Errorf("%d hits left, want 2", n)
 		}
 	})
 }

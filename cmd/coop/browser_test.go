@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/coop-exchange/coop/domain"
+	"github.com/coop-exchange/coop/domain/store"
+	"github.com/coop-exchange/coop/domain/store/storetest"
+	"github.com/coop-exchange/coop/internal/testenv"
+)
+
+// browser drives headless Chromium; each step that fails leaves a screenshot behind.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func findChromium() (string, error) {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("no chromium, chromium-browser or google-chrome on PATH (apt-get install -y chromium)")
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	path, err := findChromium()
+	if err != nil {
+		testenv.Unavailable(t, "browser", err.Error())
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(412, 915))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		testenv.Unavailable(t, "browser", "chromium at "+path+" did not start: "+err.Error())
+	}
+	return &browser{t: t, ctx: ctx}
+}
+
+// step runs actions; on failure it saves a screenshot, says where, and stops the test.
+func (b *browser) step(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v\n%s", what, err, b.screenshot(what))
+	}
+}
+
+func (b *browser) screenshot(what string) string {
+	dir := os.Getenv("COOP_TEST_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "test-artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "no screenshot: " + err.Error()
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		return "no screenshot: " + err.Error()
+	}
+	name := strings.NewReplacer(" ", "-", "/", "-", "'", "").Replace(b.t.Name() + "-" + what)
+	path, _ := filepath.Abs(filepath.Join(dir, name+".png"))
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		return "no screenshot: " + err.Error()
+	}
+	return "screenshot saved to " + path
+}
+
+// text reads the visible text of the first element matching sel.
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	return b.read("read "+sel, chromedp.Text(chromedp.CSS(sel)))
+}
+
+// read runs one action that returns a string.
+func (b *browser) read(what string, a chromedp.Action[string]) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, a)
+	if err != nil {
+		b.t.Fatalf("%s: %v\n%s", what, err, b.screenshot(what))
+	}
+	return s
+}
+
+func (b *browser) expectText(sel string, want ...string) {
+	b.t.Helper()
+	got := b.text(sel)
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			b.t.Fatalf("%s says %q, not %q\n%s", sel, got, w, b.screenshot("expect "+w))
+		}
+	}
+}
+
+// startCoop serves the whole platform in-process, as serve does, on a fresh database.
+func startCoop(t *testing.T, d store.Dialect) (string, *store.Store) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	loc := storetest.NewDatabase(t, d)
+	st, err := store.Open(ctx, loc, testenv.Logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	cfg, err := loadConfig(newFlags("test", "", "", streams{}), map[string]*string{}, func(k string) (string, bool) {
+		return map[string]string{"COOP_BASE_URL": base}[k], k == "COOP_BASE_URL"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Database = loc
+	p, err := newPlatform(ctx, cfg, st, testenv.Logger(), domain.PasswordHasher{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.serve(ctx, ln, true) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		st.Close()
+	})
+	return base, st
+}
+
+// TestBrowserJourney: a visitor applies to join, the coordinator approves the application, and
+// the new member signs in and sees their account page; in headless Chromium at a phone's width.
+func TestBrowserJourney(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			// The browser starts second so that it closes first: its open connections would
+			// otherwise hold the server's graceful shutdown until they time out.
+			base, st := startCoop(t, d)
+			b := newBrowser(t)
+			ctx := context.Background()
+			svc, _ := services(st, domain.PasswordHasher{})
+			lat, lon := 53.3811, -1.4701
+			if _, err := svc.Catalogue.CreateArea(ctx, domain.SystemActor("test"), domain.AreaInput{Name: "Bridge End", Code: "BE1", Lat: &lat, Lon: &lon}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.Membership.AddMember(ctx, domain.SystemActor("test"), domain.NewMemberInput{Name: "Amara Okafor",
+				Email: "amara@example.org", Phone: "01632 960 001", Role: domain.RoleCoordinator, Password: "coordinating is fun", ConsentRecorded: true}); err != nil {
+				t.Fatal(err)
+			}
+
+			// A visitor applies, forgetting the consent box at first.
+			b.step("open the join page", chromedp.Navigate(base+"/"), chromedp.Click(chromedp.CSS(`a[href="/join"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`#f-name`)))
+			b.step("fill in the application",
+				chromedp.SendKeys(chromedp.CSS(`#f-name`), "Joan Whitaker"),
+				chromedp.SendKeys(chromedp.CSS(`#f-email`), "joan.whitaker@example.org"),
+				chromedp.SendKeys(chromedp.CSS(`#f-phone`), "01632 960 201"),
+				chromedp.SetValue(chromedp.CSS(`#f-area_id`), "1"),
+				chromedp.SendKeys(chromedp.CSS(`#f-password`), "joan's garden gate"),
+				chromedp.SendKeys(chromedp.CSS(`#f-reason`), "I care for my husband and can do befriending calls."),
+				chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`.error-summary`)))
+			b.expectText(".error-summary", "Tick the box to agree")
+			name := b.read("read the kept name", chromedp.Value(chromedp.CSS(`#f-name`)))
+			reason := b.read("read the kept reason", chromedp.Value(chromedp.CSS(`#f-reason`)))
+			pw := b.read("read the password field", chromedp.Value(chromedp.CSS(`#f-password`)))
+			if name != "Joan Whitaker" || !strings.Contains(reason, "befriending calls") || pw != "" {
+				t.Fatalf("after a failed submit: name %q, reason %q, password kept %v\n%s", name, reason, pw != "", b.screenshot("kept answers"))
+			}
+			b.step("agree and send",
+				chromedp.SendKeys(chromedp.CSS(`#f-password`), "joan's garden gate"),
+				chromedp.Click(chromedp.CSS(`#f-consent`)),
+				chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+			b.expectText("main", "Thank you for applying, Joan.", "as soon as your application is approved")
+
+			// The coordinator signs in, finds the application and approves it.
+			b.step("coordinator signs in", chromedp.Click(chromedp.CSS(`a[href="/signin"]`)), chromedp.WaitVisible(chromedp.CSS(`#f-email`)),
+				chromedp.SendKeys(chromedp.CSS(`#f-email`), "amara@example.org"),
+				chromedp.SendKeys(chromedp.CSS(`#f-password`), "coordinating is fun"),
+				chromedp.Submit(chromedp.CSS(`#f-password`)), chromedp.WaitVisible(chromedp.CSS(`.cards`)))
+			b.expectText("main", "One person is waiting for a decision.")
+			b.step("open the application", chromedp.Click(chromedp.CSS(`.cards a[href="/coordinate/applications"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`table`)), chromedp.Click(chromedp.CSS(`td a`)),
+				chromedp.WaitVisible(chromedp.CSS(`dl.summary-list`)))
+			b.expectText("main", "Joan Whitaker", "01632 960 201", "befriending calls", "I agree that the co-op may keep")
+			b.step("approve", chromedp.Click(chromedp.Search(`//button[contains(., "Approve Joan")]`)), chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+			b.expectText(".notice", "Joan Whitaker is now a member")
+			b.step("coordinator signs out", chromedp.Click(chromedp.Search(`//button[contains(., "Sign out")]`)),
+				chromedp.WaitVisible(chromedp.Search(`//div[@class="notice"][contains(., "You have signed out")]`)))
+			b.expectText(".notice", "You have signed out.")
+
+			// Joan signs in and sees her account.
+			b.step("member signs in", chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.CSS(`#f-email`)),
+				chromedp.SendKeys(chromedp.CSS(`#f-email`), "Joan.Whitaker@example.org"),
+				chromedp.SendKeys(chromedp.CSS(`#f-password`), "joan's garden gate"),
+				chromedp.Submit(chromedp.CSS(`#f-password`)), chromedp.WaitVisible(chromedp.CSS(`dl.summary-list`)))
+			b.expectText("h1", "My account")
+			b.expectText("main", "Joan Whitaker", "joan.whitaker@example.org", "Bridge End (BE1)", "Member")
+			url := b.read("read the address", chromedp.Location())
+			if !strings.HasSuffix(url, "/account") {
+				t.Errorf("the member landed on %s", url)
+			}
+			fmt.Fprintln(os.Stderr) // keep chromedp's last log line apart from the test's
+		})
+	}
+}

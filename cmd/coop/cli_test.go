@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/coop-exchange/coop/domain"
+	"github.com/coop-exchange/coop/domain/store"
+	"github.com/coop-exchange/coop/domain/store/storetest"
+	"github.com/coop-exchange/coop/internal/testenv"
+)
+
+// runCLI runs the coop command line in-process with only the given environment.
+func runCLI(t *testing.T, env map[string]string, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	code := run(context.Background(), args, lookup, streams{in: strings.NewReader(stdin), out: &out, err: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+func TestBadConfigurationStopsWithTheVariableNamed(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		args []string
+		want []string
+	}{
+		{map[string]string{"COOP_ADDR": "nonsense"}, nil, []string{`COOP_ADDR: "nonsense" is not an address to listen on`}},
+		{map[string]string{"COOP_ADDR": ":99999"}, nil, []string{"COOP_ADDR", "port"}},
+		{map[string]string{"COOP_DATABASE_URL": "mysql://db/coop"}, nil, []string{"COOP_DATABASE_URL: must start with postgres://"}},
+		{map[string]string{"COOP_DATABASE_URL": "postgres://user:secret@host:notaport/db"}, nil, []string{"COOP_DATABASE_URL: not a usable postgres URL"}},
+		{map[string]string{"COOP_TIMEZONE": "Mars/Olympus_Mons"}, nil, []string{`COOP_TIMEZONE: "Mars/Olympus_Mons" is not a known time zone`}},
+		{map[string]string{"COOP_MATCH_SCHEDULE": "every tuesday"}, nil, []string{`COOP_MATCH_SCHEDULE: "every tuesday" is not a schedule`}},
+		{map[string]string{"COOP_SECRET_KEY": "too short"}, nil, []string{"COOP_SECRET_KEY: is 9 characters long"}},
+		{map[string]string{"COOP_LOG_FORMAT": "xml"}, nil, []string{"COOP_LOG_FORMAT"}},
+		{map[string]string{"COOP_SMTP_URL": "http://mail.example"}, nil, []string{"COOP_SMTP_URL: must start with smtp://"}},
+		{map[string]string{"COOP_BASE_URL": "coop.example"}, nil, []string{"COOP_BASE_URL"}},
+		{map[string]string{"COOP_ADDR": ":3000"}, []string{"--addr", "also nonsense"}, []string{"--addr (COOP_ADDR)"}},
+		{map[string]string{"COOP_ADDR": "x", "COOP_TIMEZONE": "Nowhere"}, nil, []string{"COOP_ADDR", "COOP_TIMEZONE"}},
+	}
+	for _, c := range cases {
+		for _, cmd := range []string{"serve", "migrate"} {
+			code, _, stderr := runCLI(t, c.env, "", append([]string{cmd}, c.args...)...)
+			if code != 1 {
+				t.Errorf("%s with %v: exit %d, want 1", cmd, c.env, code)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("%s with %v: the message does not say %q:\n%s", cmd, c.env, w, stderr)
+				}
+			}
+			if strings.Contains(stderr, "secret") && strings.Contains(stderr, "user:secret") {
+				t.Errorf("a password from the database URL is printed: %s", stderr)
+			}
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	code, out, _ := runCLI(t, nil, "", "--help")
+	if code != 0 {
+		t.Errorf("coop --help exits %d", code)
+	}
+	for _, c := range []string{"serve", "migrate", "user", "token", "demo", "COOP_DATABASE_URL", "COOP_SMTP_URL"} {
+		if !strings.Contains(out, c) {
+			t.Errorf("coop --help does not mention %s", c)
+		}
+	}
+	for _, args := range [][]string{{"serve", "--help"}, {"migrate", "--help"}, {"user", "create", "--help"}, {"token", "create", "--help"}, {"demo", "--help"}} {
+		code, out, _ := runCLI(t, nil, "", args...)
+		if code != 0 || !strings.Contains(out, "Usage: coop "+args[0]) || !strings.Contains(out, "-addr") {
+			t.Errorf("coop %s: exit %d:\n%s", strings.Join(args, " "), code, out)
+		}
+	}
+	if code, _, stderr := runCLI(t, nil, "", "frobnicate"); code != 2 || !strings.Contains(stderr, `unknown command "frobnicate"`) {
+		t.Errorf("an unknown command: exit %d, %s", code, stderr)
+	}
+	if code, _, _ := runCLI(t, nil, ""); code != 2 {
+		t.Errorf("no command: exit %d, want 2", code)
+	}
+}
+
+// TestAdministrationCommands migrates, creates an admin, and makes a token that works, on each
+// dialect.
+func TestAdministrationCommands(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			loc := storetest.NewDatabase(t, d)
+			url := loc.DSN
+			if d == store.SQLite {
+				url = "sqlite:" + loc.DSN
+			}
+			env := map[string]string{"COOP_DATABASE_URL": url}
+
+			code, out, stderr := runCLI(t, env, "", "migrate", "status")
+			if code != 0 || !strings.Contains(out, "pending") {
+				t.Errorf("status before migrating: %d\n%s%s", code, out, stderr)
+			}
+			code, _, stderr = runCLI(t, env, "pw\n", "user", "create", "--role", "admin", "--email", "a@example.org", "--name", "A")
+			if code != 1 || !strings.Contains(stderr, "run coop migrate first") {
+				t.Errorf("user create before migrating: %d %s", code, stderr)
+			}
+			if code, out, stderr := runCLI(t, env, "", "migrate"); code != 0 || !strings.Contains(out, "Applied 1 migration") {
+				t.Fatalf("migrate: %d\n%s%s", code, out, stderr)
+			}
+			code, out, _ = runCLI(t, env, "", "migrate", "status")
+			if code != 0 || !strings.Contains(out, "applied") || !strings.Contains(out, "0 pending") {
+				t.Errorf("status after migrating:\n%s", out)
+			}
+
+			code, _, stderr = runCLI(t, env, "short\n", "user", "create", "--role", "admin", "--email", "ada@example.org", "--name", "Ada Byron")
+			if code != 1 || !strings.Contains(stderr, "password: Password must be at least 10 characters") {
+				t.Errorf("a short password: %d %s", code, stderr)
+			}
+			code, _, stderr = runCLI(t, env, "", "user", "create", "--role", "admin", "--email", "ada@example.org", "--name", "Ada Byron")
+			if code != 1 || !strings.Contains(stderr, "no password on standard input") {
+				t.Errorf("no password: %d %s", code, stderr)
+			}
+			code, out, stderr = runCLI(t, env, "an admin passphrase\n", "user", "create", "--role", "admin", "--email", "Ada@Example.org", "--name", "Ada Byron")
+			if code != 0 || !strings.Contains(out, "Created admin Ada Byron <ada@example.org>") {
+				t.Fatalf("user create: %d\n%s%s", code, out, stderr)
+			}
+			code, _, stderr = runCLI(t, env, "another passphrase\n", "user", "create", "--role", "coordinator", "--email", "ada@example.org", "--name", "Ada Again")
+			if code != 1 || !strings.Contains(stderr, "already a member") {
+				t.Errorf("same email again: %d %s", code, stderr)
+			}
+			if code, _, stderr := runCLI(t, env, "", "user", "create", "--email", "x@example.org"); code != 2 || !strings.Contains(stderr, "--role") {
+				t.Errorf("missing flags: %d %s", code, stderr)
+			}
+
+			code, out, stderr = runCLI(t, env, "", "token", "create", "--email", "ada@example.org", "--name", "reports")
+			token := strings.TrimSpace(out)
+			if code != 0 || !strings.HasPrefix(token, "coop_") || !strings.Contains(stderr, "cannot be shown again") {
+				t.Fatalf("token create: %d %q %s", code, out, stderr)
+			}
+			if code, _, stderr := runCLI(t, env, "", "token", "create", "--email", "nobody@example.org"); code != 1 || !strings.Contains(stderr, "No member has the email") {
+				t.Errorf("token for nobody: %d %s", code, stderr)
+			}
+
+			// The token acts as Ada, and the password signs her in.
+			ctx := context.Background()
+			st, err := store.Open(ctx, loc, testenv.Logger())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			svc, _ := services(st, domain.PasswordHasher{})
+			m, err := svc.Accounts.AuthenticateAPIToken(ctx, token)
+			if err != nil || m.Email != "ada@example.org" || m.Role != domain.RoleAdmin {
+				t.Errorf("the printed token: %+v %v", m, err)
+			}
+			if _, _, err := svc.Accounts.SignIn(ctx, "ada@example.org", "an admin passphrase", domain.Origin{IP: "x"}); err != nil {
+				t.Errorf("sign in with the piped password: %v", err)
+			}
+			events, _ := svc.Audit.List(ctx, domain.SystemActor("test"), domain.AuditQuery{})
+			var actions []string
+			for _, e := range events.Items {
+				actions = append(actions, fmt.Sprintf("%s by %s", e.Action, e.ActorName))
+			}
+			joined := strings.Join(actions, "; ")
+			for _, want := range []string{"member.added by coop user create", "token.created by coop token create"} {
+				if !strings.Contains(joined, want) {
+					t.Errorf("audit log lacks %q: %s", want, joined)
+				}
+			}
+		})
+	}
+}

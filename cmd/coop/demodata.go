@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/coop-exchange/coop/domain"
+	"github.com/coop-exchange/coop/domain/store"
+)
+
+// demoSignIn is a demo person to print, so that whoever runs the demo can sign in as them.
+type demoSignIn struct {
+	role, name, email, password string
+}
+
+// The demo passwords: fine for a throwaway database that exists only while the demo runs.
+const (
+	demoCoordinatorPassword = "coordinate-demo"
+	demoAdminPassword       = "administer-demo"
+	demoMemberPassword      = "neighbourly-demo"
+)
+
+type demoArea struct {
+	name, code string
+	lat, lon   float64
+}
+
+// A small town's neighbourhoods, about a mile or two apart.
+var demoAreas = []demoArea{
+	{"Bridge End", "BE1", 53.3811, -1.4701},
+	{"Riverside", "RV2", 53.3920, -1.4570},
+	{"Old Town", "OT3", 53.3742, -1.4853},
+	{"Hillcrest", "HC4", 53.3655, -1.4612},
+	{"Mill Lane", "ML5", 53.3988, -1.4809},
+	{"Castle Park", "CP6", 53.3861, -1.4420},
+}
+
+type demoPerson struct {
+	name, email, phone, area string
+}
+
+var demoMembers = []demoPerson{
+	{"Margaret Lewis", "margaret.lewis@demo.coop", "01632 960 101", "BE1"},
+	{"Daniel Osei", "daniel.osei@demo.coop", "07700 900 102", "RV2"},
+	{"Priya Sharma", "priya.sharma@demo.coop", "07700 900 103", "OT3"},
+	{"Tom Whitfield", "tom.whitfield@demo.coop", "01632 960 104", "HC4"},
+	{"Aisha Rahman", "aisha.rahman@demo.coop", "07700 900 105", "ML5"},
+	{"Gareth Jones", "gareth.jones@demo.coop", "07700 900 106", "CP6"},
+	{"Helen Carter", "helen.carter@demo.coop", "01632 960 107", "BE1"},
+	{"Kwame Mensah", "kwame.mensah@demo.coop", "07700 900 108", "RV2"},
+	{"Sophie Nowak", "sophie.nowak@demo.coop", "07700 900 109", "OT3"},
+	{"Rob Fletcher", "rob.fletcher@demo.coop", "07700 900 110", "HC4"},
+	{"Fatima Begum", "fatima.begum@demo.coop", "01632 960 111", "ML5"},
+	{"Ewan Campbell", "ewan.campbell@demo.coop", "07700 900 112", "CP6"},
+}
+
+type demoApplicant struct {
+	demoPerson
+	reason string
+}
+
+var demoApplicants = []demoApplicant{
+	{demoPerson{"Joan Whitaker", "joan.whitaker@demo.coop", "01632 960 201", "BE1"},
+		"I look after my husband, who has Parkinson's. I'd love someone to sit with him for an afternoon so I can get to the shops, and I can do befriending calls in the evenings."},
+	{demoPerson{"Samir Haddad", "samir.haddad@demo.coop", "07700 900 202", "RV2"},
+		"I have a car and most Tuesday and Thursday afternoons free. Happy to give lifts to appointments."},
+	{demoPerson{"Chloe Bennett", "chloe.bennett@demo.coop", "07700 900 203", "CP6"},
+		"New to the area with a toddler. I'd like to meet people and can help with shopping and errands."},
+}
+
+// seedDemo fills a fresh database with the demo co-op through the same services the website
+// uses, so that the demo data obeys every rule real data does.
+func seedDemo(ctx context.Context, st *store.Store) ([]demoSignIn, error) {
+	svc, _ := services(st, domain.PasswordHasher{})
+	system := domain.SystemActor("coop demo")
+
+	codes := map[string]int64{}
+	for _, a := range demoAreas {
+		lat, lon := a.lat, a.lon
+		area, err := svc.Catalogue.CreateArea(ctx, system, domain.AreaInput{Name: a.name, Code: a.code, Lat: &lat, Lon: &lon})
+		if err != nil {
+			return nil, fmt.Errorf("area %s: %w", a.name, err)
+		}
+		codes[a.code] = area.ID
+	}
+
+	var people []demoSignIn
+	add := func(p demoPerson, role domain.Role, password string) (domain.Member, error) {
+		m, err := svc.Membership.AddMember(ctx, system, domain.NewMemberInput{Name: p.name, Email: p.email,
+			Phone: p.phone, AreaID: codes[p.area], Role: role, Password: password, ConsentRecorded: true})
+		if err != nil {
+			return domain.Member{}, fmt.Errorf("%s: %w", p.name, err)
+		}
+		people = append(people, demoSignIn{string(role), p.name, p.email, password})
+		return m, nil
+	}
+	coordinator, err := add(demoPerson{"Amara Okafor", "coordinator@demo.coop", "01632 960 001", "BE1"}, domain.RoleCoordinator, demoCoordinatorPassword)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := add(demoPerson{"Neil Hartley", "admin@demo.coop", "01632 960 002", "OT3"}, domain.RoleAdmin, demoAdminPassword); err != nil {
+		return nil, err
+	}
+	for i, p := range demoMembers {
+		if _, err := add(p, domain.RoleMember, demoMemberPassword); err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			people = people[:len(people)-1] // print one member; they all share the password
+		}
+	}
+
+	for i, a := range demoApplicants {
+		_, err := svc.Membership.Apply(ctx, domain.ApplicationInput{Name: a.name, Email: a.email, Phone: a.phone,
+			AreaID: codes[a.area], Password: demoMemberPassword, Reason: a.reason, Consent: true},
+			domain.Origin{IP: fmt.Sprintf("192.0.2.%d", i+1), UserAgent: "coop demo"})
+		if err != nil {
+			return nil, fmt.Errorf("application from %s: %w", a.name, err)
+		}
+	}
+	declined, err := svc.Membership.Apply(ctx, domain.ApplicationInput{Name: "Barry Stone", Email: "barry.stone@demo.coop",
+		Phone: "07700 900 299", AreaID: codes["HC4"], Password: demoMemberPassword,
+		Reason: "Looking for paid work as a carer.", Consent: true}, domain.Origin{IP: "192.0.2.99", UserAgent: "coop demo"})
+	if err != nil {
+		return nil, err
+	}
+	by := domain.Actor{ID: coordinator.ID, Name: coordinator.Name, Role: coordinator.Role}
+	if _, err := svc.Membership.Decline(ctx, by, declined.ID, "We are a volunteer exchange and cannot offer paid work. "+
+		"The council's care recruitment team may be able to help."); err != nil {
+		return nil, err
+	}
+	return people, nil
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/coop-exchange/coop/app"
+	"github.com/coop-exchange/coop/domain"
+	"github.com/coop-exchange/coop/domain/store"
+	"github.com/coop-exchange/coop/jobs"
+)
+
+// newLogger builds the process's logger in the configured format.
+func newLogger(w io.Writer, format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openStore connects to the configured database, naming the variable when it cannot.
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.Database, log)
+	if err != nil {
+		return nil, fmt.Errorf("cannot use the database at %s (COOP_DATABASE_URL): %w", redactedURL(cfg.DatabaseURL), err)
+	}
+	return st, nil
+}
+
+// services wires the domain services over one store.
+func services(st *store.Store, hasher domain.PasswordHasher) (app.Services, *domain.RateLimiter) {
+	var clock domain.Clock // the real time
+	audit := domain.NewAudit(st, clock)
+	limiter := domain.NewRateLimiter(st, clock)
+	return app.Services{
+		Membership: domain.NewMembership(st, st, st, audit, limiter, hasher, clock),
+		Accounts:   domain.NewAccounts(st, st, st, audit, limiter, hasher, clock),
+		Catalogue:  domain.NewCatalogue(st, st, audit),
+		Audit:      audit,
+	}, limiter
+}
+
+// platform is everything serve runs: the web server and the scheduler over one store.
+type platform struct {
+	cfg       Config
+	log       *slog.Logger
+	store     *store.Store
+	server    *app.Server
+	scheduler *jobs.Scheduler
+}
+
+// newPlatform migrates the database and builds the server and the scheduler.
+func newPlatform(ctx context.Context, cfg Config, st *store.Store, log *slog.Logger, hasher domain.PasswordHasher) (*platform, error) {
+	n, err := st.Migrate(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("database ready", "dialect", st.Dialect(), "database", redactedURL(cfg.DatabaseURL), "migrations_applied", n)
+
+	secret := cfg.SecretKey
+	if secret == "" {
+		if secret, err = st.EnsureSetting(ctx, "secret_key", func() (string, error) { return domain.NewSecret("", 48) }); err != nil {
+			return nil, fmt.Errorf("secret key: %w", err)
+		}
+	}
+	svc, limiter := services(st, hasher)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	server, err := app.New(app.Config{BaseURL: cfg.BaseURL, SecretKey: []byte(secret), Location: cfg.Location,
+		Logger: log, Metrics: reg}, svc, st)
+	if err != nil {
+		return nil, err
+	}
+	sched := jobs.NewScheduler(log, cfg.Location)
+	err = sched.Add("housekeeping", jobs.HousekeepingSchedule,
+		jobs.Housekeeping(log.With("job", "housekeeping"), svc.Accounts.PruneSessions, limiter.Prune))
+	if err != nil {
+		return nil, err
+	}
+	return &platform{cfg: cfg, log: log, store: st, server: server, scheduler: sched}, nil
+}
+
+// shutdownGrace is how long in-flight requests and running jobs get to finish after SIGTERM.
+const shutdownGrace = 25 * time.Second
+
+// serve answers on ln (and runs the jobs, unless noJobs) until ctx ends, then shuts down
+// gracefully: it stops accepting, lets in-flight requests and running jobs finish, and returns.
+func (p *platform) serve(ctx context.Context, ln net.Listener, noJobs bool) error {
+	served := make(chan error, 1)
+	go func() { served <- p.server.Fiber().Listener(ln) }()
+	if !noJobs {
+		p.scheduler.Start()
+	}
+	p.log.Info("serving", "addr", ln.Addr().String(), "base_url", p.cfg.BaseURL.String(), "jobs", !noJobs)
+
+	var err error
+	select {
+	case err = <-served:
+		err = fmt.Errorf("server stopped: %w", err)
+	case <-ctx.Done():
+		p.log.Info("shutting down: finishing requests in progress")
+	}
+	if serr := p.server.Fiber().ShutdownWithTimeout(shutdownGrace); serr != nil && err == nil {
+		err = serr
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if jerr := p.scheduler.Stop(stopCtx); jerr != nil && err == nil {
+		err = jerr
+	}
+	p.log.Info("stopped")
+	return err
+}
