@@ -56,7 +56,11 @@ func problemFor(err error) problem {
 	case errors.As(err, &conflict):
 		return problem{Status: 409, Title: "This has changed", Detail: conflict.Message}
 	case errors.As(err, &refused):
-		return problem{Status: 403, Title: "You cannot sign in yet", Detail: refused.Message}
+		title := "You cannot sign in"
+		if refused.Status == domain.StatusApplicant {
+			title = "You cannot sign in yet"
+		}
+		return problem{Status: 403, Title: title, Detail: refused.Message}
 	case errors.As(err, &fe):
 		return fiberProblem(fe)
 	case errors.Is(err, domain.ErrNotFound):

@@ -57,7 +57,9 @@ func newBrowser(t *testing.T) *browser {
 // step runs actions; on failure it saves a screenshot, says where, and stops the test.
 func (b *browser) step(what string, actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	if err := chromedp.Do(b.ctx, actions...); err != nil {
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
 		b.t.Fatalf("%s: %v\n%s", what, err, b.screenshot(what))
 	}
 }
@@ -90,10 +92,16 @@ func (b *browser) text(sel string) string {
 	return b.read("read "+sel, chromedp.Text(chromedp.CSS(sel)))
 }
 
+// stepTimeout bounds one step, so that a page that never shows what a step waits for fails
+// the test in seconds rather than at the test's deadline.
+const stepTimeout = 15 * time.Second
+
 // read runs one action that returns a string.
 func (b *browser) read(what string, a chromedp.Action[string]) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, a)
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	s, err := chromedp.Run(ctx, a)
 	if err != nil {
 		b.t.Fatalf("%s: %v\n%s", what, err, b.screenshot(what))
 	}
