@@ -58,12 +58,19 @@ type SessionStore interface {
 	TouchAPIToken(ctx context.Context, id int64, at time.Time) error
 }
 
-// Rate limits on signing in: failures per network address and per account.
+// Rate limits on signing in. Each counts attempts that did not succeed (and those under way):
+// from one network address; at one account from one address, the tight limit that stops
+// guessing; and at one account from anywhere, looser, so that a stranger elsewhere cannot lock a
+// member out with a handful of wrong passwords but a spread-out attack is still stopped.
 var (
 	signInFailuresPerIP = Limit{Max: 20, Window: 15 * time.Minute,
 		Message: "There have been too many unsuccessful sign-ins from your network."}
-	signInFailuresPerAccount = Limit{Max: 5, Window: 15 * time.Minute,
+	signInFailuresPerAccountAndIP = Limit{Max: 5, Window: 15 * time.Minute,
 		Message: "There have been too many unsuccessful sign-ins to this account, so we have paused it for a while to keep it safe."}
+	signInFailuresPerAccount = Limit{Max: 20, Window: 15 * time.Minute,
+		Message: "There have been too many unsuccessful sign-ins to this account, so we have paused it for a while to keep it safe."}
+	passwordChangeFailures = Limit{Max: 5, Window: 15 * time.Minute,
+		Message: "The current password was wrong too many times."}
 )
 
 // Accounts signs people in and out and checks sessions and API tokens.
@@ -99,11 +106,12 @@ func (a *Accounts) SignIn(ctx context.Context, email, password string, from Orig
 	if err := v.OrNil(); err != nil {
 		return Member{}, "", err
 	}
-	perIP, perAccount := signInFailuresPerIP, signInFailuresPerAccount
-	perIP.Key, perAccount.Key = "signin:ip:"+from.IP, "signin:account:"+email
 	visitor := Actor{Name: email, IP: from.IP, RequestID: from.RequestID}
-
-	if err := a.limiter.Check(ctx, perIP, perAccount); err != nil {
+	attempt, err := a.limiter.Reserve(ctx,
+		signInFailuresPerIP.keyed("signin:ip:"+from.IP),
+		signInFailuresPerAccountAndIP.keyed("signin:account-ip:"+email+"|"+from.IP),
+		signInFailuresPerAccount.keyed("signin:account:"+email))
+	if err != nil {
 		var rl *RateLimitError
 		if errors.As(err, &rl) {
 			if aerr := a.audit.Record(ctx, visitor, AuditSignInFailed, "member", 0, map[string]string{"email": email, "why": "rate limited"}); aerr != nil {
@@ -112,11 +120,8 @@ func (a *Accounts) SignIn(ctx context.Context, email, password string, from Orig
 		}
 		return Member{}, "", err
 	}
-
+	// A wrong password keeps the attempt counted; anything else lets it go.
 	fail := func(subject int64, why string) error {
-		if err := a.limiter.Hit(ctx, perIP, perAccount); err != nil {
-			return err
-		}
 		if err := a.audit.Record(ctx, visitor, AuditSignInFailed, "member", subject, map[string]string{"email": email, "why": why}); err != nil {
 			return err
 		}
@@ -141,6 +146,9 @@ func (a *Accounts) SignIn(ctx context.Context, email, password string, from Orig
 	}
 	if !ok {
 		return Member{}, "", fail(m.ID, "wrong password")
+	}
+	if err := a.limiter.Release(ctx, attempt); err != nil {
+		return Member{}, "", err
 	}
 	if m.Status != StatusActive {
 		if err := a.audit.Record(ctx, visitor, AuditSignInFailed, "member", m.ID, map[string]string{"email": email, "why": "status " + string(m.Status)}); err != nil {
@@ -247,7 +255,7 @@ func (a *Accounts) SignOut(ctx context.Context, by Actor, token string) error {
 func (a *Accounts) ChangePassword(ctx context.Context, by Actor, current, next, keepToken string) error {
 	m, err := a.members.Member(ctx, by.ID)
 	if err != nil {
-		return err
+		return fmt.Errorf("change password: %w", err)
 	}
 	v := &ValidationError{}
 	switch {
@@ -256,12 +264,19 @@ func (a *Accounts) ChangePassword(ctx context.Context, by Actor, current, next, 
 	case m.PasswordHash == "":
 		v.Add("current_password", "Your account has no password yet; ask a coordinator to set one")
 	default:
-		ok, err := a.hasher.Verify(m.PasswordHash, current)
+		// Someone with a stolen session must not be able to guess the password here either.
+		attempt, err := a.limiter.Reserve(ctx, passwordChangeFailures.keyed(fmt.Sprintf("password:member:%d", m.ID)))
 		if err != nil {
 			return err
 		}
+		ok, err := a.hasher.Verify(m.PasswordHash, current)
+		if err != nil {
+			return fmt.Errorf("change password: %w", err)
+		}
 		if !ok {
 			v.Add("current_password", "Your current password is not right")
+		} else if err := a.limiter.Release(ctx, attempt); err != nil {
+			return err
 		}
 	}
 	CheckPassword(v, "new_password", next)
@@ -272,9 +287,8 @@ func (a *Accounts) ChangePassword(ctx context.Context, by Actor, current, next, 
 	if err != nil {
 		return err
 	}
-	return a.tx.Transact(ctx, func(ctx context.Context) error {
-		m.PasswordHash, m.UpdatedAt = hash, a.clock.now()
-		if err := a.members.SaveMember(ctx, m, ""); err != nil {
+	err = a.tx.Transact(ctx, func(ctx context.Context) error {
+		if err := a.members.SetMemberPassword(ctx, m.ID, hash, a.clock.now()); err != nil {
 			return err
 		}
 		if err := a.sessions.DeleteMemberSessions(ctx, m.ID, HashSecret(keepToken)); err != nil {
@@ -282,6 +296,10 @@ func (a *Accounts) ChangePassword(ctx context.Context, by Actor, current, next, 
 		}
 		return a.audit.Record(ctx, by, AuditPasswordChanged, "member", m.ID, nil)
 	})
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	return nil
 }
 
 // CreateAPIToken makes a new API token for an active member with this email and returns it; it

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -37,9 +38,10 @@ type AuditEvent struct {
 
 // AuditQuery selects audit events, newest first.
 type AuditQuery struct {
-	Action    string
-	SubjectID int64
-	Page      PageQuery // After is an event id: events older than it
+	Action      string
+	SubjectType string
+	SubjectID   int64
+	Page        PageQuery // After is an event id: events older than it
 }
 
 // AuditStore keeps the audit log.
@@ -75,7 +77,7 @@ func (a *Audit) List(ctx context.Context, by Actor, q AuditQuery) (Page[AuditEve
 	q.Page.Limit++
 	rows, err := a.store.ListAudit(ctx, q)
 	if err != nil {
-		return Page[AuditEvent]{}, err
+		return Page[AuditEvent]{}, fmt.Errorf("list audit events: %w", err)
 	}
 	return PageOf(rows, page, func(e AuditEvent) int64 { return e.ID }), nil
 }

@@ -10,17 +10,20 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 )
 
 // Area is a part of the co-op's patch, such as a postcode district. Its centroid stands for the
 // location of the members who live there, so that exact addresses need not be shared.
 type Area struct {
-	ID   int64
-	Name string
-	Code string
-	Lat  float64
-	Lon  float64
+	ID        int64
+	Name      string
+	Code      string
+	Lat       float64
+	Lon       float64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Label is how an area is shown: "Bridge End (BE1)".
@@ -40,6 +43,8 @@ type Category struct {
 	RequiresCheck bool
 	// TaxonomyTerms are the formal services' taxonomy codes or URIs that can take this need on.
 	TaxonomyTerms []string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // AreaInput is what a coordinator gives to add or change an area. Nil numbers mean "not given".
@@ -197,14 +202,15 @@ type Catalogue struct {
 	store CatalogueStore
 	tx    Transactor
 	audit *Audit
+	clock Clock
 
 	mu        sync.Mutex
 	lastAreas []Area // the last list read, for re-showing a form while the database is away
 }
 
 // NewCatalogue returns the areas and categories service.
-func NewCatalogue(store CatalogueStore, tx Transactor, audit *Audit) *Catalogue {
-	return &Catalogue{store: store, tx: tx, audit: audit}
+func NewCatalogue(store CatalogueStore, tx Transactor, audit *Audit, clock Clock) *Catalogue {
+	return &Catalogue{store: store, tx: tx, audit: audit, clock: clock}
 }
 
 // Areas lists every area by name.
@@ -247,7 +253,8 @@ func (c *Catalogue) CreateArea(ctx context.Context, by Actor, in AreaInput) (Are
 	if err := v.OrNil(); err != nil {
 		return Area{}, err
 	}
-	a := Area{Name: in.Name, Code: in.Code, Lat: *in.Lat, Lon: *in.Lon}
+	now := c.clock.now()
+	a := Area{Name: in.Name, Code: in.Code, Lat: *in.Lat, Lon: *in.Lon, CreatedAt: now, UpdatedAt: now}
 	err := c.tx.Transact(ctx, func(ctx context.Context) error {
 		if err := c.store.CreateArea(ctx, &a); err != nil {
 			return areaUniqueness(err)
@@ -290,7 +297,7 @@ func (c *Catalogue) UpdateArea(ctx context.Context, by Actor, id int64, p AreaPa
 		if err := v.OrNil(); err != nil {
 			return err
 		}
-		a = Area{ID: id, Name: in.Name, Code: in.Code, Lat: *in.Lat, Lon: *in.Lon}
+		a = Area{ID: id, Name: in.Name, Code: in.Code, Lat: *in.Lat, Lon: *in.Lon, CreatedAt: a.CreatedAt, UpdatedAt: c.clock.now()}
 		if err := c.store.UpdateArea(ctx, a); err != nil {
 			return areaUniqueness(err)
 		}
@@ -362,7 +369,8 @@ func (c *Catalogue) CreateCategory(ctx context.Context, by Actor, in CategoryInp
 	if err := v.OrNil(); err != nil {
 		return Category{}, err
 	}
-	cat := Category{Slug: in.Slug, Name: in.Name, RequiresCheck: in.RequiresCheck, TaxonomyTerms: in.TaxonomyTerms}
+	now := c.clock.now()
+	cat := Category{Slug: in.Slug, Name: in.Name, RequiresCheck: in.RequiresCheck, TaxonomyTerms: in.TaxonomyTerms, CreatedAt: now, UpdatedAt: now}
 	err := c.tx.Transact(ctx, func(ctx context.Context) error {
 		if err := c.store.CreateCategory(ctx, &cat); err != nil {
 			if errors.Is(err, ErrDuplicate) {
@@ -404,6 +412,7 @@ func (c *Catalogue) UpdateCategory(ctx context.Context, by Actor, id int64, p Ca
 		if err := v.OrNil(); err != nil {
 			return err
 		}
+		cat.UpdatedAt = c.clock.now()
 		if err := c.store.UpdateCategory(ctx, cat); err != nil {
 			return err
 		}

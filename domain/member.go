@@ -123,6 +123,16 @@ func (m Member) FirstName() string {
 	return name
 }
 
+// SearchKey is what a search of the member list matches against: the name, email and phone,
+// folded to lower case here (not in SQL, whose lower() differs between databases for letters
+// such as É).
+func (m Member) SearchKey() string {
+	return strings.ToLower(m.Name + "\n" + m.Email + "\n" + m.Phone)
+}
+
+// NormaliseSearch folds a search the same way as SearchKey.
+func NormaliseSearch(q string) string { return strings.ToLower(strings.TrimSpace(q)) }
+
 // CanSignIn reports whether the member may have a session.
 func (m Member) CanSignIn() bool { return m.Status == StatusActive && m.PasswordHash != "" }
 

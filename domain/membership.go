@@ -16,11 +16,26 @@ type MemberStore interface {
 	MemberByEmail(ctx context.Context, email string) (Member, error)
 	ListMembers(ctx context.Context, q MemberQuery) ([]Member, error)
 	CountMembers(ctx context.Context, status MemberStatus) (int64, error)
-	// SaveMember writes m. When expect is not empty it writes only if the stored status is expect,
-	// and answers ErrConflict otherwise, so that two coordinators cannot both decide one application.
-	SaveMember(ctx context.Context, m Member, expect MemberStatus) error
+	// DecideApplication records a decision on an application, only while the member is still an
+	// applicant (ErrConflict otherwise), so that two coordinators cannot both decide one.
+	DecideApplication(ctx context.Context, id int64, d Decision) error
+	// ReopenApplication makes a declined applicant's record the new application m, only while it
+	// is still declined (ErrConflict otherwise).
+	ReopenApplication(ctx context.Context, m Member) error
+	// SetMemberRole and SetMemberPassword change one thing each, so that they cannot undo a
+	// change made at the same time to another field.
+	SetMemberRole(ctx context.Context, id int64, role Role, at time.Time) error
+	SetMemberPassword(ctx context.Context, id int64, hash string, at time.Time) error
 	AddConsent(ctx context.Context, c *Consent) error
 	Consents(ctx context.Context, memberID int64) ([]Consent, error)
+}
+
+// Decision is a coordinator's decision on an application.
+type Decision struct {
+	Status MemberStatus // active or declined
+	Reason string
+	By     int64
+	At     time.Time
 }
 
 // MemberQuery selects members, oldest first.
@@ -55,8 +70,11 @@ type NewMemberInput struct {
 	ConsentRecorded bool
 }
 
-// Rate limits on applications.
+// Rate limits on applications: every attempt from a network address (so that the form cannot be
+// used to test many emails), then applications sent from one address and for one email.
 var (
+	applicationAttemptsPerIP = Limit{Max: 30, Window: time.Hour,
+		Message: "We have had a great many attempts to apply from your network in the last hour."}
 	applicationsPerIP = Limit{Max: 5, Window: time.Hour,
 		Message: "We have had several applications from your network in the last hour."}
 	applicationsPerEmail = Limit{Max: 3, Window: 24 * time.Hour,
@@ -86,6 +104,9 @@ const duplicateEmailMessage = "There is already a member or an application with 
 
 // Apply records an application to join. The applicant cannot sign in until a coordinator approves.
 func (s *Membership) Apply(ctx context.Context, in ApplicationInput, from Origin) (Member, error) {
+	if _, err := s.limiter.Reserve(ctx, applicationAttemptsPerIP.keyed("apply-attempt:ip:"+from.IP)); err != nil {
+		return Member{}, err
+	}
 	in.Name = strings.TrimSpace(in.Name)
 	in.Email = NormaliseEmail(in.Email)
 	in.Phone = strings.TrimSpace(in.Phone)
@@ -110,13 +131,7 @@ func (s *Membership) Apply(ctx context.Context, in ApplicationInput, from Origin
 		return Member{}, err
 	}
 
-	perIP, perEmail := applicationsPerIP, applicationsPerEmail
-	perIP.Key = "apply:ip:" + from.IP
-	perEmail.Key = "apply:email:" + in.Email
-	if err := s.limiter.Check(ctx, perIP, perEmail); err != nil {
-		return Member{}, err
-	}
-	if err := s.limiter.Hit(ctx, perIP, perEmail); err != nil {
+	if _, err := s.limiter.Reserve(ctx, applicationsPerIP.keyed("apply:ip:"+from.IP), applicationsPerEmail.keyed("apply:email:"+in.Email)); err != nil {
 		return Member{}, err
 	}
 	hash, err := s.hasher.Hash(in.Password)
@@ -134,7 +149,7 @@ func (s *Membership) Apply(ctx context.Context, in ApplicationInput, from Origin
 			// Someone declined before may apply again: the old record becomes the new application.
 			m.ID, m.CreatedAt = existing.ID, existing.CreatedAt
 			m.UpdatedAt = now
-			if err := s.members.SaveMember(ctx, m, StatusDeclined); err != nil {
+			if err := s.members.ReopenApplication(ctx, m); err != nil {
 				return err
 			}
 		case err == nil:
@@ -209,7 +224,7 @@ func (s *Membership) Members(ctx context.Context, by Actor, q MemberQuery) (Page
 	if err := requireCoordinator(by); err != nil {
 		return Page[Member]{}, err
 	}
-	q.Search = strings.TrimSpace(q.Search)
+	q.Search = NormaliseSearch(q.Search)
 	q.Page = q.Page.Normalised()
 	page := q.Page
 	q.Page.Limit++
@@ -245,7 +260,11 @@ func (s *Membership) Consents(ctx context.Context, by Actor, memberID int64) ([]
 	if by.ID != memberID && !by.Role.Coordinates() {
 		return nil, ErrForbidden
 	}
-	return s.members.Consents(ctx, memberID)
+	consents, err := s.members.Consents(ctx, memberID)
+	if err != nil {
+		return nil, fmt.Errorf("consents of member %d: %w", memberID, err)
+	}
+	return consents, nil
 }
 
 // Approve makes an applicant an active member. Coordinators only.
@@ -283,7 +302,7 @@ func (s *Membership) decide(ctx context.Context, by Actor, id int64, to MemberSt
 		}
 		now := s.clock.now()
 		m.Status, m.DecisionReason, m.DecidedBy, m.DecidedAt, m.UpdatedAt = to, reason, by.ID, now, now
-		if err := s.members.SaveMember(ctx, m, StatusApplicant); err != nil {
+		if err := s.members.DecideApplication(ctx, id, Decision{Status: to, Reason: reason, By: by.ID, At: now}); err != nil {
 			if errors.Is(err, ErrConflict) {
 				fresh, ferr := s.members.Member(ctx, id)
 				if ferr != nil {
@@ -419,7 +438,7 @@ func (s *Membership) ChangeRole(ctx context.Context, by Actor, id int64, role Ro
 		}
 		from := m.Role
 		m.Role, m.UpdatedAt = role, s.clock.now()
-		if err := s.members.SaveMember(ctx, m, ""); err != nil {
+		if err := s.members.SetMemberRole(ctx, id, role, m.UpdatedAt); err != nil {
 			return err
 		}
 		return s.audit.Record(ctx, by, AuditRoleChanged, "member", id, map[string]string{"from": string(from), "to": string(role)})

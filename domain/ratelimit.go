@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -15,9 +16,12 @@ type Transactor interface {
 // RateLimitStore counts recent attempts under a key. It is shared by every process on one
 // database, so that limits hold behind a load balancer.
 type RateLimitStore interface {
-	// RecentHits counts hits under key at or after since, and returns the oldest of them.
-	RecentHits(ctx context.Context, key string, since time.Time) (count int, oldest time.Time, err error)
-	RecordHit(ctx context.Context, key string, at time.Time) error
+	// ReserveHit records one hit under key at the time at, unless max hits at or after since are
+	// there already. It counts and records atomically for the key, so that parallel attempts
+	// cannot overshoot. It returns the new hit's id (0 when refused) and the oldest hit counted.
+	ReserveHit(ctx context.Context, key string, at, since time.Time, max int) (id int64, oldest time.Time, err error)
+	// DeleteHits forgets hits, such as those of a sign-in that succeeded.
+	DeleteHits(ctx context.Context, ids []int64) error
 	PruneHits(ctx context.Context, before time.Time) (int64, error)
 }
 
@@ -28,6 +32,9 @@ type Limit struct {
 	Window  time.Duration
 	Message string
 }
+
+// keyed returns l counting under key.
+func (l Limit) keyed(key string) Limit { l.Key = key; return l }
 
 // RateLimiter checks and records attempts against limits.
 type RateLimiter struct {
@@ -43,32 +50,48 @@ func NewRateLimiter(store RateLimitStore, clock Clock) *RateLimiter {
 // LongestWindow is how far back hits matter; older ones may be pruned.
 const LongestWindow = 24 * time.Hour
 
-// Check returns a *RateLimitError for the first limit already reached, else nil.
-func (r *RateLimiter) Check(ctx context.Context, limits ...Limit) error {
+// Reservation is the hits one attempt recorded; releasing it forgets them.
+type Reservation struct {
+	ids []int64
+}
+
+// Reserve records an attempt under every limit, or none of them and a *RateLimitError when one
+// limit is reached already. An attempt counts from the moment it starts, so that many at once
+// cannot all slip under a limit before any is recorded.
+func (r *RateLimiter) Reserve(ctx context.Context, limits ...Limit) (Reservation, error) {
 	now := r.clock.now()
+	var res Reservation
 	for _, l := range limits {
-		n, oldest, err := r.store.RecentHits(ctx, l.Key, now.Add(-l.Window))
-		if err != nil {
-			return fmt.Errorf("check limit: %w", err)
-		}
-		if n >= l.Max {
+		id, oldest, err := r.store.ReserveHit(ctx, l.Key, now, now.Add(-l.Window), l.Max)
+		if err == nil && id == 0 {
 			wait := oldest.Add(l.Window).Sub(now)
 			if wait < time.Minute {
 				wait = time.Minute
 			}
-			return &RateLimitError{Message: l.Message + " Please try again in " + humanWait(wait) + ".", RetryAfter: wait}
+			err = &RateLimitError{Message: l.Message + " Please try again in " + humanWait(wait) + ".", RetryAfter: wait}
 		}
+		if err != nil {
+			if rerr := r.Release(ctx, res); rerr != nil {
+				return Reservation{}, errors.Join(err, rerr)
+			}
+			var rl *RateLimitError
+			if errors.As(err, &rl) {
+				return Reservation{}, err
+			}
+			return Reservation{}, fmt.Errorf("rate limit %s: %w", l.Key, err)
+		}
+		res.ids = append(res.ids, id)
 	}
-	return nil
+	return res, nil
 }
 
-// Hit records one attempt under each limit's key.
-func (r *RateLimiter) Hit(ctx context.Context, limits ...Limit) error {
-	now := r.clock.now()
-	for _, l := range limits {
-		if err := r.store.RecordHit(ctx, l.Key, now); err != nil {
-			return fmt.Errorf("record attempt: %w", err)
-		}
+// Release forgets the hits of an attempt that should not count against anyone.
+func (r *RateLimiter) Release(ctx context.Context, res Reservation) error {
+	if len(res.ids) == 0 {
+		return nil
+	}
+	if err := r.store.DeleteHits(ctx, res.ids); err != nil {
+		return fmt.Errorf("release attempts: %w", err)
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ func newWorld(t *testing.T, st *store.Store) *world {
 	limiter := domain.NewRateLimiter(st, clock)
 	w.membership = domain.NewMembership(st, st, st, w.audit, limiter, cheap, clock)
 	w.accounts = domain.NewAccounts(st, st, st, w.audit, limiter, cheap, clock)
-	w.catalogue = domain.NewCatalogue(st, st, w.audit)
+	w.catalogue = domain.NewCatalogue(st, st, w.audit, clock)
 	ctx := context.Background()
 	lat, lon := 53.3811, -1.4701
 	var err error
@@ -219,36 +219,85 @@ func TestApplicationsAreRateLimited(t *testing.T) {
 		if _, err := w.membership.Apply(ctx, w.application("P", "p6@example.org"), ip); err != nil {
 			t.Errorf("an hour later: %v", err)
 		}
+		// Probing which emails are members is limited too, valid form or not.
+		probe := domain.Origin{IP: "192.0.2.99"}
+		for i := range 30 {
+			_, err := w.membership.Apply(ctx, domain.ApplicationInput{Email: fmt.Sprintf("who%d@example.org", i)}, probe)
+			if !errors.As(err, new(*domain.ValidationError)) {
+				t.Fatalf("probe %d: %v", i+1, err)
+			}
+		}
+		if _, err := w.membership.Apply(ctx, domain.ApplicationInput{Email: "cora@example.org"}, probe); !errors.As(err, &rl) {
+			t.Errorf("the 31st attempt in an hour: %v, want a rate limit", err)
+		}
 	})
 }
 
-func TestSignInRateLimitPerAccount(t *testing.T) {
+func TestSignInRateLimits(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		w := newWorld(t, st)
+		home := domain.Origin{IP: "192.0.2.1"}
 		for i := range 5 {
-			_, _, err := w.accounts.SignIn(ctx, "cora@example.org", "guess", domain.Origin{IP: fmt.Sprintf("192.0.2.%d", i)})
-			if !errors.Is(err, domain.ErrUnauthenticated) {
+			if _, _, err := w.accounts.SignIn(ctx, "cora@example.org", "guess", home); !errors.Is(err, domain.ErrUnauthenticated) {
 				t.Fatalf("attempt %d: %v", i+1, err)
 			}
 		}
-		// Even the right password is refused for a while, from any address.
-		_, _, err := w.accounts.SignIn(ctx, "CORA@example.org", "a long enough password", domain.Origin{IP: "192.0.2.200"})
+		// From the same address even the right password is refused for a while.
+		_, _, err := w.accounts.SignIn(ctx, "CORA@example.org", "a long enough password", home)
 		var rl *domain.RateLimitError
-		if !errors.As(err, &rl) {
-			t.Fatalf("after 5 failures: %v, want a rate limit", err)
+		if !errors.As(err, &rl) || !strings.Contains(rl.Message, "paused it for a while") {
+			t.Fatalf("after 5 failures from one address: %v, want a rate limit", err)
 		}
-		// Someone else's account is not affected.
-		if _, _, err := w.accounts.SignIn(ctx, "ada@example.org", "a long enough password", domain.Origin{IP: "192.0.2.200"}); err != nil {
+		// Cora herself, elsewhere, is not locked out by that stranger.
+		if _, _, err := w.accounts.SignIn(ctx, "cora@example.org", "a long enough password", domain.Origin{IP: "198.51.100.9"}); err != nil {
+			t.Errorf("the right password from another address: %v", err)
+		}
+		// Guesses spread over many addresses are stopped at the account's looser limit.
+		for i := range 15 {
+			_, _, _ = w.accounts.SignIn(ctx, "cora@example.org", "guess", domain.Origin{IP: fmt.Sprintf("203.0.113.%d", i)})
+		}
+		if _, _, err := w.accounts.SignIn(ctx, "cora@example.org", "a long enough password", domain.Origin{IP: "203.0.113.200"}); !errors.As(err, &rl) {
+			t.Errorf("after 20 failures from 16 addresses: %v, want a rate limit", err)
+		}
+		if _, _, err := w.accounts.SignIn(ctx, "ada@example.org", "a long enough password", domain.Origin{IP: "203.0.113.200"}); err != nil {
 			t.Errorf("another account: %v", err)
 		}
 		w.advance(16 * time.Minute)
-		if _, _, err := w.accounts.SignIn(ctx, "cora@example.org", "a long enough password", domain.Origin{IP: "192.0.2.200"}); err != nil {
+		if _, _, err := w.accounts.SignIn(ctx, "cora@example.org", "a long enough password", home); err != nil {
 			t.Errorf("after the window: %v", err)
 		}
-		page, _ := w.audit.List(ctx, w.admin, domain.AuditQuery{Action: domain.AuditSignInFailed})
-		if len(page.Items) != 6 {
-			t.Errorf("%d failed sign-ins audited, want 6 (5 wrong passwords and 1 rate-limited)", len(page.Items))
+		page, _ := w.audit.List(ctx, w.admin, domain.AuditQuery{Action: domain.AuditSignInFailed, Page: domain.PageQuery{Limit: 200}})
+		if len(page.Items) != 22 {
+			t.Errorf("%d failed sign-ins audited, want 22 (20 wrong passwords and 2 rate-limited)", len(page.Items))
+		}
+	})
+}
+
+// TestParallelGuessesAreLimited sends 40 wrong passwords at once from one address: no more than
+// the limit of 5 are even checked.
+func TestParallelGuessesAreLimited(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		w := newWorld(t, st)
+		var wg sync.WaitGroup
+		for range 40 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _, _ = w.accounts.SignIn(ctx, "cora@example.org", "guess", domain.Origin{IP: "192.0.2.77"})
+			}()
+		}
+		wg.Wait()
+		page, _ := w.audit.List(ctx, w.admin, domain.AuditQuery{Action: domain.AuditSignInFailed, Page: domain.PageQuery{Limit: 200}})
+		checked := 0
+		for _, e := range page.Items {
+			if e.Detail["why"] == "wrong password" {
+				checked++
+			}
+		}
+		if checked != 5 || len(page.Items) != 40 {
+			t.Errorf("%d passwords checked of %d attempts audited; want 5 of 40", checked, len(page.Items))
 		}
 	})
 }

@@ -51,6 +51,9 @@ func (s *Store) ListAudit(ctx context.Context, q domain.AuditQuery) ([]domain.Au
 	if q.Action != "" {
 		db = db.Where("action = ?", q.Action)
 	}
+	if q.SubjectType != "" {
+		db = db.Where("subject_type = ?", q.SubjectType)
+	}
 	if q.SubjectID != 0 {
 		db = db.Where("subject_id = ?", q.SubjectID)
 	}

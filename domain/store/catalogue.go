@@ -15,14 +15,14 @@ type areaRow struct {
 	Code      string
 	Lat       float64
 	Lon       float64
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	CreatedAt time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (areaRow) TableName() string { return "areas" }
 
 func (r areaRow) domain() domain.Area {
-	return domain.Area{ID: r.ID, Name: r.Name, Code: r.Code, Lat: r.Lat, Lon: r.Lon}
+	return domain.Area{ID: r.ID, Name: r.Name, Code: r.Code, Lat: r.Lat, Lon: r.Lon, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
 type categoryRow struct {
@@ -30,15 +30,15 @@ type categoryRow struct {
 	Slug          string
 	Name          string
 	RequiresCheck bool
-	TaxonomyTerms string // a JSON array of strings
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	TaxonomyTerms string    // a JSON array of strings
+	CreatedAt     time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt     time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (categoryRow) TableName() string { return "categories" }
 
 func (r categoryRow) domain() (domain.Category, error) {
-	c := domain.Category{ID: r.ID, Slug: r.Slug, Name: r.Name, RequiresCheck: r.RequiresCheck}
+	c := domain.Category{ID: r.ID, Slug: r.Slug, Name: r.Name, RequiresCheck: r.RequiresCheck, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 	if err := json.Unmarshal([]byte(r.TaxonomyTerms), &c.TaxonomyTerms); err != nil {
 		return domain.Category{}, fmt.Errorf("store: category %d has unreadable taxonomy terms: %w", r.ID, err)
 	}
@@ -57,7 +57,8 @@ func categoryToRow(c domain.Category) (categoryRow, error) {
 	if err != nil {
 		return categoryRow{}, err
 	}
-	return categoryRow{ID: c.ID, Slug: c.Slug, Name: c.Name, RequiresCheck: c.RequiresCheck, TaxonomyTerms: string(b)}, nil
+	return categoryRow{ID: c.ID, Slug: c.Slug, Name: c.Name, RequiresCheck: c.RequiresCheck, TaxonomyTerms: string(b),
+		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}, nil
 }
 
 // Areas lists every area by name.
@@ -84,7 +85,7 @@ func (s *Store) Area(ctx context.Context, id int64) (domain.Area, error) {
 
 // CreateArea inserts an area and sets its ID.
 func (s *Store) CreateArea(ctx context.Context, a *domain.Area) error {
-	row := areaRow{Name: a.Name, Code: a.Code, Lat: a.Lat, Lon: a.Lon}
+	row := areaRow{Name: a.Name, Code: a.Code, Lat: a.Lat, Lon: a.Lon, CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC()}
 	if err := s.conn(ctx).Create(&row).Error; err != nil {
 		return fmt.Errorf("store: unable to create area: %w", translate(err))
 	}
@@ -95,7 +96,7 @@ func (s *Store) CreateArea(ctx context.Context, a *domain.Area) error {
 // UpdateArea writes an area's fields.
 func (s *Store) UpdateArea(ctx context.Context, a domain.Area) error {
 	res := s.conn(ctx).Model(&areaRow{}).Where("id = ?", a.ID).
-		Updates(map[string]any{"name": a.Name, "code": a.Code, "lat": a.Lat, "lon": a.Lon, "updated_at": time.Now().UTC()})
+		Updates(map[string]any{"name": a.Name, "code": a.Code, "lat": a.Lat, "lon": a.Lon, "updated_at": a.UpdatedAt.UTC()})
 	if res.Error != nil {
 		return fmt.Errorf("store: unable to update area %d: %w", a.ID, translate(res.Error))
 	}
@@ -173,7 +174,7 @@ func (s *Store) UpdateCategory(ctx context.Context, c domain.Category) error {
 		return err
 	}
 	res := s.conn(ctx).Model(&categoryRow{}).Where("id = ?", c.ID).Updates(map[string]any{
-		"name": row.Name, "requires_check": row.RequiresCheck, "taxonomy_terms": row.TaxonomyTerms, "updated_at": time.Now().UTC()})
+		"name": row.Name, "requires_check": row.RequiresCheck, "taxonomy_terms": row.TaxonomyTerms, "updated_at": row.UpdatedAt})
 	if res.Error != nil {
 		return fmt.Errorf("store: unable to update category %d: %w", c.ID, translate(res.Error))
 	}

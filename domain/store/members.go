@@ -23,6 +23,7 @@ type memberRow struct {
 	DecidedBy      *int64
 	DecidedAt      *time.Time
 	AddedBy        *int64
+	SearchKey      string
 	CreatedAt      time.Time `gorm:"autoCreateTime:false"`
 	UpdatedAt      time.Time `gorm:"autoUpdateTime:false"`
 }
@@ -34,7 +35,7 @@ func memberToRow(m domain.Member) memberRow {
 		ID: m.ID, Name: m.Name, Email: nullString(m.Email), Phone: m.Phone, Role: string(m.Role),
 		Status: string(m.Status), AreaID: nullID(m.AreaID), PasswordHash: m.PasswordHash,
 		JoinReason: m.JoinReason, DecisionReason: m.DecisionReason, DecidedBy: nullID(m.DecidedBy),
-		DecidedAt: nullTime(m.DecidedAt), AddedBy: nullID(m.AddedBy),
+		DecidedAt: nullTime(m.DecidedAt), AddedBy: nullID(m.AddedBy), SearchKey: m.SearchKey(),
 		CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
 	}
 }
@@ -101,8 +102,8 @@ func (s *Store) ListMembers(ctx context.Context, q domain.MemberQuery) ([]domain
 		db = db.Where("role = ?", string(q.Role))
 	}
 	if q.Search != "" {
-		like := "%" + escapeLike(strings.ToLower(q.Search)) + "%"
-		db = db.Where(`lower(name) LIKE ? ESCAPE '\' OR lower(email) LIKE ? ESCAPE '\' OR phone LIKE ? ESCAPE '\'`, like, like, like)
+		// q.Search is folded as the key was (domain.NormaliseSearch), so a plain LIKE will do.
+		db = db.Where(`search_key LIKE ? ESCAPE '\'`, "%"+escapeLike(q.Search)+"%")
 	}
 	var rows []memberRow
 	if err := db.Find(&rows).Error; err != nil {
@@ -124,22 +125,48 @@ func (s *Store) CountMembers(ctx context.Context, status domain.MemberStatus) (i
 	return n, nil
 }
 
-// SaveMember writes every field of m; with expect set, only while the stored status is expect.
-func (s *Store) SaveMember(ctx context.Context, m domain.Member, expect domain.MemberStatus) error {
-	row := memberToRow(m)
-	db := s.conn(ctx).Model(&memberRow{}).Where("id = ?", m.ID)
+// DecideApplication records a decision while the member is still an applicant.
+func (s *Store) DecideApplication(ctx context.Context, id int64, d domain.Decision) error {
+	return s.updateMemberIf(ctx, id, domain.StatusApplicant, map[string]any{
+		"status": string(d.Status), "decision_reason": d.Reason, "decided_by": nullID(d.By),
+		"decided_at": d.At.UTC(), "updated_at": d.At.UTC()})
+}
+
+// ReopenApplication turns a declined applicant's record into the new application m.
+func (s *Store) ReopenApplication(ctx context.Context, m domain.Member) error {
+	r := memberToRow(m)
+	return s.updateMemberIf(ctx, m.ID, domain.StatusDeclined, map[string]any{
+		"name": r.Name, "phone": r.Phone, "area_id": r.AreaID, "password_hash": r.PasswordHash,
+		"join_reason": r.JoinReason, "status": string(domain.StatusApplicant), "decision_reason": "",
+		"decided_by": nil, "decided_at": nil, "search_key": r.SearchKey, "updated_at": r.UpdatedAt})
+}
+
+// SetMemberRole changes only a member's role.
+func (s *Store) SetMemberRole(ctx context.Context, id int64, role domain.Role, at time.Time) error {
+	return s.updateMemberIf(ctx, id, "", map[string]any{"role": string(role), "updated_at": at.UTC()})
+}
+
+// SetMemberPassword changes only a member's password hash.
+func (s *Store) SetMemberPassword(ctx context.Context, id int64, hash string, at time.Time) error {
+	return s.updateMemberIf(ctx, id, "", map[string]any{"password_hash": hash, "updated_at": at.UTC()})
+}
+
+// updateMemberIf writes the given columns of a member; with expect set, only while the stored
+// status is expect (ErrConflict otherwise).
+func (s *Store) updateMemberIf(ctx context.Context, id int64, expect domain.MemberStatus, cols map[string]any) error {
+	db := s.conn(ctx).Model(&memberRow{}).Where("id = ?", id)
 	if expect != "" {
 		db = db.Where("status = ?", string(expect))
 	}
-	res := db.Select("*").Omit("id", "created_at").Updates(&row)
+	res := db.Updates(cols)
 	if res.Error != nil {
-		return fmt.Errorf("store: unable to save member %d: %w", m.ID, translate(res.Error))
+		return fmt.Errorf("store: unable to update member %d: %w", id, translate(res.Error))
 	}
 	if res.RowsAffected == 0 {
-		if _, err := s.Member(ctx, m.ID); err != nil {
+		if _, err := s.Member(ctx, id); err != nil {
 			return err
 		}
-		return fmt.Errorf("store: member %d is no longer %s: %w", m.ID, expect, domain.ErrConflict)
+		return fmt.Errorf("store: member %d is no longer %s: %w", id, expect, domain.ErrConflict)
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 type rateLimitHitRow struct {
@@ -14,28 +16,59 @@ type rateLimitHitRow struct {
 
 func (rateLimitHitRow) TableName() string { return "rate_limit_hits" }
 
-// RecentHits counts hits under key at or after since and returns the oldest of them.
-func (s *Store) RecentHits(ctx context.Context, key string, since time.Time) (int, time.Time, error) {
-	var n int64
-	recent := s.conn(ctx).Model(&rateLimitHitRow{}).Where("key = ? AND at >= ?", key, since.UTC())
-	if err := recent.Count(&n).Error; err != nil {
-		return 0, time.Time{}, fmt.Errorf("store: unable to count attempts: %w", translate(err))
-	}
-	if n == 0 {
-		return 0, time.Time{}, nil
-	}
-	var first rateLimitHitRow
-	err := s.conn(ctx).Where("key = ? AND at >= ?", key, since.UTC()).Order("at").Take(&first).Error
+// lockRateKeySQL serialises reservations under one key on PostgreSQL until the transaction ends.
+// (SQLite needs nothing more: its transactions begin immediate, one writer at a time.)
+const lockRateKeySQL = `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`
+
+// ReserveHit records a hit under key unless max hits at or after since exist; see
+// domain.RateLimitStore.
+func (s *Store) ReserveHit(ctx context.Context, key string, at, since time.Time, max int) (int64, time.Time, error) {
+	var (
+		id     int64
+		oldest time.Time
+	)
+	err := s.Transact(ctx, func(ctx context.Context) error {
+		db := s.conn(ctx)
+		if s.dialect == Postgres {
+			if err := db.Exec(lockRateKeySQL, "coop-rate-limit:"+key).Error; err != nil {
+				return err
+			}
+		}
+		recent := func() *gorm.DB { return db.Model(&rateLimitHitRow{}).Where("key = ? AND at >= ?", key, since.UTC()) }
+		var n int64
+		if err := recent().Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			var first rateLimitHitRow
+			if err := recent().Order("at").Take(&first).Error; err != nil {
+				return err
+			}
+			oldest = first.At.UTC()
+		}
+		if n >= int64(max) {
+			return nil
+		}
+		row := rateLimitHitRow{Key: key, At: at.UTC()}
+		if err := db.Create(&row).Error; err != nil {
+			return err
+		}
+		id = row.ID
+		return nil
+	})
 	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("store: unable to read attempts: %w", translate(err))
+		return 0, time.Time{}, fmt.Errorf("store: unable to reserve an attempt: %w", translate(err))
 	}
-	return int(n), first.At.UTC(), nil
+	return id, oldest, nil
 }
 
-// RecordHit records one attempt under key.
-func (s *Store) RecordHit(ctx context.Context, key string, at time.Time) error {
-	if err := s.conn(ctx).Create(&rateLimitHitRow{Key: key, At: at.UTC()}).Error; err != nil {
-		return fmt.Errorf("store: unable to record attempt: %w", translate(err))
+// DeleteHits forgets the hits with these ids.
+func (s *Store) DeleteHits(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := s.conn(ctx).Delete(&rateLimitHitRow{}, ids).Error; err != nil {
+		return fmt.Errorf("store: unable to forget attempts: %w", translate(err))
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -15,32 +14,40 @@ type Column struct {
 	Nullable bool
 }
 
+// The catalogue queries behind Schema: each dialect's own, rather than GORM's migrator, whose
+// SQLite version re-parses CREATE TABLE text and is misled by comments inside it.
+const (
+	postgresColumnsSQL = `SELECT table_name, column_name, data_type, is_nullable = 'YES'
+		FROM information_schema.columns WHERE table_schema = current_schema() AND table_name <> 'goose_db_version'
+		ORDER BY table_name, ordinal_position`
+	sqliteColumnsSQL = `SELECT m.name, p.name, p.type, p."notnull" = 0 AND p.pk = 0
+		FROM sqlite_master m JOIN pragma_table_info(m.name) p
+		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> 'goose_db_version'
+		ORDER BY m.name, p.cid`
+)
+
 // Schema lists every column of every table (but goose's own), for comparing the dialects.
 func (s *Store) Schema(ctx context.Context) ([]Column, error) {
-	m := s.db.WithContext(ctx).Migrator()
-	tables, err := m.GetTables()
+	query := sqliteColumnsSQL
+	if s.dialect == Postgres {
+		query = postgresColumnsSQL
+	}
+	rows, err := s.conn(ctx).Raw(query).Rows()
 	if err != nil {
-		return nil, fmt.Errorf("store: unable to list tables: %w", translate(err))
+		return nil, fmt.Errorf("store: unable to read the schema: %w", translate(err))
 	}
-	sort.Strings(tables)
+	defer rows.Close()
 	var out []Column
-	for _, table := range tables {
-		if table == "goose_db_version" || strings.HasPrefix(table, "sqlite_") {
-			continue
+	for rows.Next() {
+		var c Column
+		var dbType string
+		if err := rows.Scan(&c.Table, &c.Name, &dbType, &c.Nullable); err != nil {
+			return nil, fmt.Errorf("store: unable to read the schema: %w", err)
 		}
-		types, err := m.ColumnTypes(table)
-		if err != nil {
-			return nil, fmt.Errorf("store: unable to read columns of %s: %w", table, translate(err))
-		}
-		for _, ct := range types {
-			nullable, _ := ct.Nullable()
-			if pk, _ := ct.PrimaryKey(); pk {
-				nullable = false // SQLite reports an INTEGER PRIMARY KEY as nullable; it is not
-			}
-			out = append(out, Column{Table: table, Name: ct.Name(), Kind: kindOf(ct.DatabaseTypeName()), Nullable: nullable})
-		}
+		c.Kind = kindOf(dbType)
+		out = append(out, c)
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // kindOf maps a dialect's type name to the kind both dialects share.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,28 +87,64 @@ func TestMigrationsAreRecorded(t *testing.T) {
 	})
 }
 
-func TestRateLimitHits(t *testing.T) {
+func TestRateLimitReservations(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		base := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+		var ids []int64
 		for i := range 4 {
-			if err := s.RecordHit(ctx, "signin:ip:192.0.2.1", base.Add(time.Duration(i)*time.Minute+time.Duration(i)*time.Millisecond)); err != nil {
-				t.Fatal(err)
+			at := base.Add(time.Duration(i)*time.Minute + time.Duration(i)*time.Millisecond)
+			id, _, err := s.ReserveHit(ctx, "signin:ip:192.0.2.1", at, base.Add(-time.Hour), 10)
+			if err != nil || id == 0 {
+				t.Fatalf("reserve %d: %d %v", i, id, err)
 			}
+			ids = append(ids, id)
 		}
-		if err := s.RecordHit(ctx, "signin:ip:192.0.2.2", base); err != nil {
+		if id, _, _ := s.ReserveHit(ctx, "signin:ip:192.0.2.2", base, base.Add(-time.Hour), 10); id == 0 {
+			t.Fatal("another key was refused")
+		}
+		// Two hits since 12:01:30; a limit of 2 refuses a third and says which is the oldest.
+		id, oldest, err := s.ReserveHit(ctx, "signin:ip:192.0.2.1", base.Add(5*time.Minute), base.Add(90*time.Second), 2)
+		if err != nil || id != 0 || !oldest.Equal(base.Add(2*time.Minute+2*time.Millisecond)) {
+			t.Errorf("over the limit: id %d, oldest %v (%v)", id, oldest, err)
+		}
+		if err := s.DeleteHits(ctx, ids[2:3]); err != nil {
 			t.Fatal(err)
 		}
-		n, oldest, err := s.RecentHits(ctx, "signin:ip:192.0.2.1", base.Add(90*time.Second))
-		if err != nil || n != 2 || !oldest.Equal(base.Add(2*time.Minute+2*time.Millisecond)) {
-			t.Errorf("recent hits: %d, oldest %v (%v)", n, oldest, err)
+		if id, _, _ := s.ReserveHit(ctx, "signin:ip:192.0.2.1", base.Add(5*time.Minute), base.Add(90*time.Second), 2); id == 0 {
+			t.Error("a released hit still counts")
 		}
 		pruned, err := s.PruneHits(ctx, base.Add(2*time.Minute))
 		if err != nil || pruned != 3 {
 			t.Errorf("pruned %d (%v), want 3", pruned, err)
 		}
-		if n, _, _ := s.RecentHits(ctx, "signin:ip:192.0.2.1", base.Add(-time.Hour)); n != 2 {
-			t.Errorf("%d hits left, want 2", n)
+	})
+}
+
+// TestReservationsDoNotOvershoot makes many attempts at once under one key: exactly the limit
+// get through, on both dialects.
+func TestReservationsDoNotOvershoot(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		var wg sync.WaitGroup
+		var granted atomic.Int32
+		for range 40 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				id, _, err := s.ReserveHit(ctx, "signin:account:x@example.org", now, now.Add(-time.Hour), 5)
+				if err != nil {
+					t.Error(err)
+				}
+				if id != 0 {
+					granted.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if granted.Load() != 5 {
+			t.Errorf("%d of 40 parallel attempts got through a limit of 5", granted.Load())
 		}
 	})
 }

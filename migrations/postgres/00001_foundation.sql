@@ -43,6 +43,8 @@ CREATE TABLE members (
     decided_by      bigint REFERENCES members (id) ON DELETE SET NULL,
     decided_at      timestamptz,
     added_by        bigint REFERENCES members (id) ON DELETE SET NULL,
+    -- name, email and phone folded to lower case by the application, for searching the list
+    search_key      text NOT NULL DEFAULT '',
     created_at      timestamptz NOT NULL,
     updated_at      timestamptz NOT NULL
 );

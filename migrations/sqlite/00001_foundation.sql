@@ -44,6 +44,8 @@ CREATE TABLE members (
     decided_by      integer REFERENCES members (id) ON DELETE SET NULL,
     decided_at      datetime,
     added_by        integer REFERENCES members (id) ON DELETE SET NULL,
+    -- name, email and phone folded to lower case by the application, for searching the list
+    search_key      text NOT NULL DEFAULT '',
     created_at      datetime NOT NULL,
     updated_at      datetime NOT NULL
 );
