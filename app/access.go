@@ -72,7 +72,12 @@ func (s *Server) handle(method, path string, a Access, h fiber.Handler) {
 			handlers = append(handlers, s.csrf.verify)
 		}
 	}
-	s.fiber.Add(method, path, append(handlers, h)...)
+	handlers = append(handlers, h)
+	if method == fiber.MethodGet {
+		s.fiber.Get(path, handlers...) // and HEAD, for load balancers' probes
+		return
+	}
+	s.fiber.Add(method, path, handlers...)
 }
 
 // guard refuses a visitor (401 on the API, a redirect to sign in for pages) and a signed-in person
@@ -105,6 +110,7 @@ const (
 	localAuthKind  = "coop.auth"
 	localRequestID = "coop.request_id"
 	localCSRFNonce = "coop.csrf_nonce"
+	localClientIP  = "coop.client_ip"
 )
 
 const (
@@ -118,6 +124,12 @@ func currentMember(c *fiber.Ctx) *domain.Member {
 	return m
 }
 
+// clientIP is the address of the person asking, worked out once per request (see clientAddress).
+func clientIP(c *fiber.Ctx) string {
+	ip, _ := c.Locals(localClientIP).(string)
+	return ip
+}
+
 func requestID(c *fiber.Ctx) string {
 	id, _ := c.Locals(localRequestID).(string)
 	return id
@@ -125,7 +137,7 @@ func requestID(c *fiber.Ctx) string {
 
 // actor is the signed-in person as the domain sees them, with where the request came from.
 func (s *Server) actor(c *fiber.Ctx) domain.Actor {
-	a := domain.Actor{IP: c.IP(), RequestID: requestID(c)}
+	a := domain.Actor{IP: clientIP(c), RequestID: requestID(c)}
 	if m := currentMember(c); m != nil {
 		a.ID, a.Name, a.Role = m.ID, m.Name, m.Role
 	}
@@ -133,5 +145,5 @@ func (s *Server) actor(c *fiber.Ctx) domain.Actor {
 }
 
 func origin(c *fiber.Ctx) domain.Origin {
-	return domain.Origin{IP: c.IP(), UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent)), RequestID: requestID(c)}
+	return domain.Origin{IP: clientIP(c), UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent)), RequestID: requestID(c)}
 }

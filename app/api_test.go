@@ -110,6 +110,27 @@ func TestAPIApplicationsAreRateLimited(t *testing.T) {
 	if p := decode[problemBody](t, res); !strings.Contains(p.Detail, "try again in") || res.Header.Get("Retry-After") == "" {
 		t.Errorf("rate limit answer %q, Retry-After %q", p.Detail, res.Header.Get("Retry-After"))
 	}
+	neighbour := h.visitor()
+	neighbour.ip = "192.0.2.11"
+	expectStatus(t, neighbour.api("POST", "/api/v1/applications", application(h, "r6@example.org")), http.StatusCreated)
+}
+
+// TestAreasAndCategoriesArePublic: someone applying through the API must be able to find the
+// area ids, and HEAD works wherever GET does.
+func TestAreasAndCategoriesArePublic(t *testing.T) {
+	h := newHarness(t, storetest.Open(t, store.SQLite))
+	v := h.visitor()
+	page := decode[listWire[struct {
+		ID   int64
+		Code string
+	}]](t, v.api("GET", "/api/v1/areas", nil))
+	if len(page.Items) != 1 || page.Items[0].Code != "BE1" {
+		t.Errorf("areas for a visitor: %+v", page)
+	}
+	expectStatus(t, v.api("GET", "/api/v1/categories", nil), http.StatusOK)
+	for _, path := range []string{"/healthz", "/readyz", "/", "/api/v1/areas"} {
+		expectStatus(t, v.do(httptest.NewRequest(http.MethodHead, path, nil)), http.StatusOK)
+	}
 }
 
 func TestAPIMembers(t *testing.T) {

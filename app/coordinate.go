@@ -1,6 +1,8 @@
 package app
 
 import (
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/coop-exchange/coop/domain"
@@ -25,9 +27,13 @@ func (s *Server) auditPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	q := domain.AuditQuery{Action: c.Query("action"), Page: page}
-	if id := c.Query("subject"); id != "" {
-		q.SubjectID, _ = domain.ParseID(id)
+	q := domain.AuditQuery{Action: strings.Clone(c.Query("action")), SubjectType: strings.Clone(c.Query("subject_type")), Page: page}
+	if raw := c.Query("subject"); raw != "" {
+		id, ok := domain.ParseID(raw)
+		if !ok {
+			return domain.Invalid("subject", "The record must be given by its number")
+		}
+		q.SubjectID = id
 	}
 	events, err := s.svc.Audit.List(c.UserContext(), s.actor(c), q)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -27,6 +28,7 @@ const password = "a long enough password"
 // harness is the web application over a fresh store, with one person of each role.
 type harness struct {
 	t      *testing.T
+	base   *url.URL
 	spec   *apiSpec // every API answer is checked against the OpenAPI document
 	st     *store.Store
 	srv    *app.Server
@@ -50,16 +52,15 @@ func newHarnessAt(t *testing.T, st *store.Store, baseURL string) *harness {
 	svc := app.Services{
 		Membership: domain.NewMembership(st, st, st, audit, limiter, hasher, clock),
 		Accounts:   domain.NewAccounts(st, st, st, audit, limiter, hasher, clock),
-		Catalogue:  domain.NewCatalogue(st, st, audit),
+		Catalogue:  domain.NewCatalogue(st, st, audit, clock),
 		Audit:      audit,
 	}
 	base, _ := url.Parse(baseURL)
-	srv, err := app.New(app.Config{BaseURL: base, SecretKey: []byte(strings.Repeat("k", 32)), Location: time.UTC,
-		Logger: testenv.Logger(), Metrics: prometheus.NewRegistry()}, svc, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, st: st, srv: srv, svc: svc, people: map[domain.Role]domain.Member{}, spec: loadSpec(t)}
+	h := &harness{t: t, st: st, svc: svc, base: base, people: map[domain.Role]domain.Member{}, spec: loadSpec(t)}
+	// Fiber's in-memory test connection comes from 0.0.0.0: trusting it as a proxy lets each
+	// client give its own address in X-Forwarded-For, as a load balancer would.
+	h.srv = mustServer(t, h, []netip.Prefix{netip.MustParsePrefix("0.0.0.0/32")})
+	var err error
 	ctx := context.Background()
 	lat, lon := 53.3811, -1.4701
 	if h.area, err = svc.Catalogue.CreateArea(ctx, domain.SystemActor("test"), domain.AreaInput{Name: "Bridge End", Code: "BE1", Lat: &lat, Lon: &lon}); err != nil {
@@ -75,6 +76,17 @@ func newHarnessAt(t *testing.T, st *store.Store, baseURL string) *harness {
 		h.people[role] = m
 	}
 	return h
+}
+
+// mustServer builds the app over the harness's services, trusting the given proxies.
+func mustServer(t *testing.T, h *harness, proxies []netip.Prefix) *app.Server {
+	t.Helper()
+	srv, err := app.New(app.Config{BaseURL: h.base, SecretKey: []byte(strings.Repeat("k", 32)), Location: time.UTC,
+		Logger: testenv.Logger(), Metrics: prometheus.NewRegistry(), TrustedProxies: proxies}, h.svc, h.st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv
 }
 
 // forEachDialect runs fn with a harness on each dialect.

@@ -79,7 +79,6 @@ func (s *Server) apiApply(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	c.Location("/api/v1/applications/" + itoa(m.ID))
 	return sendJSON(c, fiber.StatusCreated, fiber.Map{
 		"id": m.ID, "status": m.Status,
 		"message": "Thank you for applying. A coordinator will look at your application; you can sign in once it is approved.",

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"regexp"
 	"runtime/debug"
 	"strings"
@@ -31,7 +32,45 @@ func (s *Server) requestID(c *fiber.Ctx) error {
 	}
 	c.Locals(localRequestID, id)
 	c.Set(fiber.HeaderXRequestID, id)
+	c.Locals(localClientIP, s.clientAddress(c))
 	return c.Next()
+}
+
+// clientAddress is the address of the person asking. A request from a trusted proxy (a load
+// balancer, COOP_TRUSTED_PROXIES) carries it in X-Forwarded-For, to which each proxy appends the
+// address it heard from: so the list is read from the right, and the first address that is not a
+// trusted proxy is the client's. Anything to its left was written by the client and is ignored.
+func (s *Server) clientAddress(c *fiber.Ctx) string {
+	peer, ok := netip.AddrFromSlice(c.Context().RemoteIP())
+	if !ok {
+		return c.Context().RemoteIP().String()
+	}
+	peer = peer.Unmap()
+	if !s.trustedProxy(peer) {
+		return peer.String()
+	}
+	hops := strings.Split(c.Get(fiber.HeaderXForwardedFor), ",")
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // a mangled header: trust nothing further left
+		}
+		client = hop.Unmap()
+		if !s.trustedProxy(client) {
+			break
+		}
+	}
+	return client.String()
+}
+
+func (s *Server) trustedProxy(a netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // quietPaths are logged at debug level only: probes and assets would drown the rest.
@@ -59,7 +98,7 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 		level = slog.LevelDebug
 	}
 	attrs := []any{"request_id", requestID(c), "method", c.Method(), "path", c.Path(), "route", route,
-		"status", status, "duration_ms", float64(took.Microseconds()) / 1000, "ip", c.IP(),
+		"status", status, "duration_ms", float64(took.Microseconds()) / 1000, "ip", clientIP(c),
 		"bytes", len(c.Response().Body())}
 	if m := currentMember(c); m != nil {
 		attrs = append(attrs, "member_id", m.ID)

@@ -19,24 +19,19 @@ import (
 func TestPanicsBecomeAPlain500(t *testing.T) {
 	var logs bytes.Buffer
 	base, _ := url.Parse("http://coop.test")
-	s := &Server{cfg: Config{BaseURL: base, SecretKey: []byte(strings.Repeat("k", 32)), Location: time.UTC},
-		log: slog.New(slog.NewTextHandler(&logs, nil)), csrf: csrfGuard{key: []byte(strings.Repeat("k", 32))}, assets: map[string]string{}}
-	var err error
-	if s.metrics, err = newHTTPMetrics(prometheus.NewRegistry()); err != nil {
-		t.Fatal(err)
-	}
-	views, err := s.views()
+	boom := func(c *fiber.Ctx) error { panic("secret internals: password=hunter2") }
+	s, err := newServer(Config{BaseURL: base, SecretKey: []byte(strings.Repeat("k", 32)), Location: time.UTC,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Metrics: prometheus.NewRegistry()}, Services{}, nil,
+		func(s *Server) {
+			s.get("/boom", public, boom)
+			s.get("/api/v1/boom", public, boom)
+		})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.fiber = fiber.New(fiber.Config{Views: views, ErrorHandler: s.handleError})
-	s.fiber.Use(s.requestID, s.accessLog, s.recoverPanic, s.securityHeaders)
-	boom := func(c *fiber.Ctx) error { panic("secret internals: password=hunter2") }
-	s.fiber.Get("/boom", boom)
-	s.fiber.Get("/api/v1/boom", boom)
 
 	for _, path := range []string{"/boom", "/api/v1/boom"} {
-		res, err := s.fiber.Test(httptest.NewRequest("GET", path, nil), -1)
+		res, err := s.Fiber().Test(httptest.NewRequest("GET", path, nil), -1)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -49,6 +49,9 @@ func loadSpec(t *testing.T) *apiSpec {
 // operation, and its body must match the schema given for that status.
 func (s *apiSpec) check(t *testing.T, req *http.Request, res *http.Response, body []byte) {
 	t.Helper()
+	if req.Method == http.MethodHead {
+		return // the GET beside it is described; a HEAD answer has no body to check
+	}
 	route, params, err := s.router.FindRoute(req)
 	if err != nil && res.StatusCode == http.StatusNotFound {
 		return // an address the API does not have

@@ -130,13 +130,65 @@ func TestSignInFailures(t *testing.T) {
 
 func TestSignInRefusesToRedirectAway(t *testing.T) {
 	h := newHarness(t, storetest.Open(t, store.SQLite))
-	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example"} {
+	away := []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "/\t/evil.example", "/\n/evil.example",
+		"/%09/evil.example", " //evil.example", "/ /evil.example", "javascript:alert(1)"}
+	for _, next := range away {
 		v := h.visitor()
 		v.get("/signin")
 		res := v.postForm("/signin", url.Values{"email": {"member@example.org"}, "password": {password}, "next": {next}})
 		if loc := res.Header.Get("Location"); loc != "/account" {
 			t.Errorf("next=%q sent the member to %q", next, loc)
 		}
+	}
+	// A signed-in member opening a sign-in link is sent on only within the site.
+	m := h.as(domain.RoleMember)
+	for _, next := range away {
+		res := m.get("/signin?next=" + url.QueryEscape(next))
+		if loc := res.Header.Get("Location"); loc != "/account" {
+			t.Errorf("signed in, next=%q sent the member to %q", next, loc)
+		}
+	}
+	if loc := m.get("/signin?next=" + url.QueryEscape("/account?tab=password#password")).Header.Get("Location"); loc != "/account?tab=password#password" {
+		t.Errorf("a path on the site was refused: %q", loc)
+	}
+}
+
+// TestClientAddresses checks whose address the audit log and the rate limits use: a trusted
+// proxy's X-Forwarded-For is read from the right, so a client cannot choose its own address.
+func TestClientAddresses(t *testing.T) {
+	h := newHarness(t, storetest.Open(t, store.SQLite))
+	failFrom := func(xff string) string {
+		t.Helper()
+		v := h.visitor()
+		v.ip = xff
+		v.get("/signin")
+		v.postForm("/signin", url.Values{"email": {"nobody@example.org"}, "password": {"wrong"}})
+		page, err := h.svc.Audit.List(t.Context(), domain.SystemActor("test"), domain.AuditQuery{Action: domain.AuditSignInFailed, Page: domain.PageQuery{Limit: 1}})
+		if err != nil || len(page.Items) != 1 {
+			t.Fatalf("audit: %v", err)
+		}
+		return page.Items[0].IP
+	}
+	if got := failFrom("203.0.113.5"); got != "203.0.113.5" {
+		t.Errorf("through the proxy: %q", got)
+	}
+	if got := failFrom("6.6.6.6, 203.0.113.6"); got != "203.0.113.6" {
+		t.Errorf("with an address the client wrote itself: %q, want the one the proxy added", got)
+	}
+	if got := failFrom("not an address, 203.0.113.7"); got != "203.0.113.7" {
+		t.Errorf("after a mangled entry: %q", got)
+	}
+
+	// Without trusted proxies, the header is ignored.
+	plain := newHarnessAt(t, storetest.Open(t, store.SQLite), "http://coop.test")
+	plain.srv = mustServer(t, plain, nil)
+	v := plain.visitor()
+	v.ip = "203.0.113.8"
+	v.get("/signin")
+	v.postForm("/signin", url.Values{"email": {"nobody@example.org"}, "password": {"wrong"}})
+	page, _ := plain.svc.Audit.List(t.Context(), domain.SystemActor("test"), domain.AuditQuery{Action: domain.AuditSignInFailed})
+	if len(page.Items) != 1 || page.Items[0].IP == "203.0.113.8" {
+		t.Errorf("an untrusted peer chose its address: %+v", page.Items)
 	}
 }
 

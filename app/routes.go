@@ -56,14 +56,14 @@ func (s *Server) registerRoutes() {
 	s.post("/api/v1/members", coordinators, s.apiAddMember)
 	s.get("/api/v1/members/:id", coordinators, s.apiMember)
 	s.patch("/api/v1/members/:id", admins, s.apiPatchMember)
-	s.get("/api/v1/areas", signedIn, s.apiAreas)
+	s.get("/api/v1/areas", public, s.apiAreas) // people applying to join choose one
 	s.post("/api/v1/areas", coordinators, s.apiCreateArea)
-	s.get("/api/v1/areas/:id", signedIn, s.apiArea)
+	s.get("/api/v1/areas/:id", public, s.apiArea)
 	s.patch("/api/v1/areas/:id", coordinators, s.apiPatchArea)
 	s.delete("/api/v1/areas/:id", coordinators, s.apiDeleteArea)
-	s.get("/api/v1/categories", signedIn, s.apiCategories)
+	s.get("/api/v1/categories", public, s.apiCategories)
 	s.post("/api/v1/categories", coordinators, s.apiCreateCategory)
-	s.get("/api/v1/categories/:id", signedIn, s.apiCategory)
+	s.get("/api/v1/categories/:id", public, s.apiCategory)
 	s.patch("/api/v1/categories/:id", coordinators, s.apiPatchCategory)
 	s.delete("/api/v1/categories/:id", coordinators, s.apiDeleteCategory)
 }

@@ -27,11 +27,25 @@ func TestEveryRouteDeclaresWhoMayUseIt(t *testing.T) {
 			t.Errorf("%s %s allows nobody", r.Method, r.Path)
 		}
 	}
+	// Handlers mounted with Use run for every path under their prefix, with no policy: the only
+	// ones allowed are the global middleware and the "not found" fallback, mounted at the root.
+	routes := map[string]bool{}
+	for _, r := range h.srv.Fiber().GetRoutes(true) {
+		routes[r.Method+" "+r.Path] = true
+	}
+	for _, r := range h.srv.Fiber().GetRoutes(false) {
+		if !routes[r.Method+" "+r.Path] && r.Path != "/" {
+			t.Errorf("a handler is mounted with Use at %s, where no route guard covers it", r.Path)
+		}
+	}
 	n := 0
 	for _, r := range h.srv.Fiber().GetRoutes(true) {
 		method := r.Method
 		if method == fiber.MethodHead {
-			method = fiber.MethodGet // Fiber adds HEAD beside every GET, behind the same handlers
+			method = fiber.MethodGet // every GET route answers HEAD too, behind the same handlers
+			if !routes["GET "+r.Path] {
+				t.Errorf("HEAD %s has no GET beside it", r.Path)
+			}
 		}
 		if !declared[method+" "+r.Path] {
 			t.Errorf("%s %s is registered without an access policy", r.Method, r.Path)
@@ -68,11 +82,11 @@ var wantAccess = map[string]string{
 	"POST /api/v1/applications/:id/approve": "coordinator,admin", "POST /api/v1/applications/:id/decline": "coordinator,admin",
 	"GET /api/v1/members": "coordinator,admin", "POST /api/v1/members": "coordinator,admin",
 	"GET /api/v1/members/:id": "coordinator,admin", "PATCH /api/v1/members/:id": "admin",
-	"GET /api/v1/areas": "member,coordinator,services,admin", "POST /api/v1/areas": "coordinator,admin",
-	"GET /api/v1/areas/:id": "member,coordinator,services,admin", "PATCH /api/v1/areas/:id": "coordinator,admin",
+	"GET /api/v1/areas": "public", "POST /api/v1/areas": "coordinator,admin",
+	"GET /api/v1/areas/:id": "public", "PATCH /api/v1/areas/:id": "coordinator,admin",
 	"DELETE /api/v1/areas/:id": "coordinator,admin",
-	"GET /api/v1/categories":   "member,coordinator,services,admin", "POST /api/v1/categories": "coordinator,admin",
-	"GET /api/v1/categories/:id": "member,coordinator,services,admin", "PATCH /api/v1/categories/:id": "coordinator,admin",
+	"GET /api/v1/categories":   "public", "POST /api/v1/categories": "coordinator,admin",
+	"GET /api/v1/categories/:id": "public", "PATCH /api/v1/categories/:id": "coordinator,admin",
 	"DELETE /api/v1/categories/:id": "coordinator,admin",
 }
 

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -45,6 +46,8 @@ type Config struct {
 	Metrics   *prometheus.Registry
 	// BodyLimit is the largest request body accepted, in bytes (default 1 MiB).
 	BodyLimit int
+	// TrustedProxies are the load balancers whose X-Forwarded-For is believed (none by default).
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the web application.
@@ -62,6 +65,12 @@ type Server struct {
 
 // New builds the web application with every route registered.
 func New(cfg Config, svc Services, health Health) (*Server, error) {
+	return newServer(cfg, svc, health, nil)
+}
+
+// newServer builds the application; extra, when given, registers more routes (tests use it to
+// reach the real middleware chain with handlers of their own).
+func newServer(cfg Config, svc Services, health Health, extra func(*Server)) (*Server, error) {
 	if cfg.BaseURL == nil || len(cfg.SecretKey) < 32 || cfg.Location == nil || cfg.Logger == nil || cfg.Metrics == nil {
 		return nil, errors.New("app: base URL, a secret key of 32 bytes or more, location, logger and metrics registry are required")
 	}
@@ -91,15 +100,12 @@ func New(cfg Config, svc Services, health Health) (*Server, error) {
 		DisableStartupMessage: true,
 		StrictRouting:         false,
 		CaseSensitive:         true,
-		// Behind a load balancer on a private network, the client's address comes from
-		// X-Forwarded-For (for rate limits and the audit log); from anywhere else it is ignored.
-		ProxyHeader:             fiber.HeaderXForwardedFor,
-		EnableTrustedProxyCheck: true,
-		TrustedProxies:          []string{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"},
-		EnableIPValidation:      true,
 	})
 	s.fiber.Use(s.requestID, s.accessLog, s.recoverPanic, s.securityHeaders, s.authenticate)
 	s.registerRoutes()
+	if extra != nil {
+		extra(s)
+	}
 	// Anything no route matched: a 404 page or problem.
 	s.fiber.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return s, nil

@@ -2,17 +2,26 @@ package app
 
 import (
 	"errors"
+	"net/url"
 	"strings"
+	"unicode"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/coop-exchange/coop/domain"
 )
 
-// safeNext keeps a post-sign-in destination only when it is a path on this site.
+// safeNext keeps a post-sign-in destination only when it is plainly a path on this site: no
+// scheme or host, no backslash, whitespace or control character (browsers drop tabs and newlines
+// from URLs, which would turn "/\t/evil.example" into "//evil.example").
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") || next == "/signout" {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || len(next) > 2000 || next == "/signout" ||
+		strings.ContainsFunc(next, func(r rune) bool { return r == '\\' || unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") ||
+		strings.HasPrefix(u.Path, "//") || strings.ContainsFunc(u.Path, unicode.IsControl) {
 		return ""
 	}
 	return next

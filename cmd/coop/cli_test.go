@@ -38,6 +38,7 @@ func TestBadConfigurationStopsWithTheVariableNamed(t *testing.T) {
 		{map[string]string{"COOP_LOG_FORMAT": "xml"}, nil, []string{"COOP_LOG_FORMAT"}},
 		{map[string]string{"COOP_SMTP_URL": "http://mail.example"}, nil, []string{"COOP_SMTP_URL: must start with smtp://"}},
 		{map[string]string{"COOP_BASE_URL": "coop.example"}, nil, []string{"COOP_BASE_URL"}},
+		{map[string]string{"COOP_TRUSTED_PROXIES": "10.0.0.0/8, the load balancer"}, nil, []string{`COOP_TRUSTED_PROXIES: "the load balancer" is not an IP address`}},
 		{map[string]string{"COOP_ADDR": ":3000"}, []string{"--addr", "also nonsense"}, []string{"--addr (COOP_ADDR)"}},
 		{map[string]string{"COOP_ADDR": "x", "COOP_TIMEZONE": "Nowhere"}, nil, []string{"COOP_ADDR", "COOP_TIMEZONE"}},
 	}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -17,15 +18,16 @@ import (
 // Config is the platform's configuration: read once at start-up from the environment and flags,
 // and validated, so that a bad value stops the process with a message naming it.
 type Config struct {
-	Database      store.Location
-	DatabaseURL   string // as given, for messages (with any password hidden)
-	Addr          string
-	BaseURL       *url.URL
-	Location      *time.Location
-	MatchSchedule string
-	SecretKey     string // empty: generated and kept in the database
-	SMTPURL       *url.URL
-	LogFormat     string
+	Database       store.Location
+	DatabaseURL    string // as given, for messages (with any password hidden)
+	Addr           string
+	BaseURL        *url.URL
+	Location       *time.Location
+	MatchSchedule  string
+	SecretKey      string // empty: generated and kept in the database
+	SMTPURL        *url.URL
+	LogFormat      string
+	TrustedProxies []netip.Prefix
 }
 
 // setting is one configuration value: its environment variable, flag, default and meaning.
@@ -42,6 +44,7 @@ var settings = []setting{
 	{"COOP_SECRET_KEY", "secret-key", "", "key for sessions, forms and signatures, 32+ characters (default: generated once and kept in the database)"},
 	{"COOP_SMTP_URL", "smtp-url", "", "mail server for email, smtp://user:pass@host:587 or smtps://... (default: no email)"},
 	{"COOP_LOG_FORMAT", "log-format", "text", "log format: text or json"},
+	{"COOP_TRUSTED_PROXIES", "trusted-proxies", "", "load balancers whose X-Forwarded-For is believed: addresses or CIDR ranges, comma-separated (default none)"},
 }
 
 // configFlags registers a flag for every setting on fs; the flag wins over the environment.
@@ -135,6 +138,23 @@ func loadConfig(fs *flag.FlagSet, flags map[string]*string, env func(string) (st
 	cfg.LogFormat = value["COOP_LOG_FORMAT"]
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		bad("COOP_LOG_FORMAT", "%q is not a log format; use text or json", cfg.LogFormat)
+	}
+
+	for _, raw := range strings.Split(value["COOP_TRUSTED_PROXIES"], ",") {
+		raw = strings.TrimSpace(raw)
+		if raw == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(raw)
+		if err != nil {
+			a, aerr := netip.ParseAddr(raw)
+			if aerr != nil {
+				bad("COOP_TRUSTED_PROXIES", "%q is not an IP address or a CIDR range like 10.0.0.0/8", raw)
+				continue
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, p.Masked())
 	}
 
 	if len(problems) > 0 {

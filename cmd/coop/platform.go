@@ -43,7 +43,7 @@ func services(st *store.Store, hasher domain.PasswordHasher) (app.Services, *dom
 	return app.Services{
 		Membership: domain.NewMembership(st, st, st, audit, limiter, hasher, clock),
 		Accounts:   domain.NewAccounts(st, st, st, audit, limiter, hasher, clock),
-		Catalogue:  domain.NewCatalogue(st, st, audit),
+		Catalogue:  domain.NewCatalogue(st, st, audit, clock),
 		Audit:      audit,
 	}, limiter
 }
@@ -67,7 +67,7 @@ func newPlatform(ctx context.Context, cfg Config, st *store.Store, log *slog.Log
 
 	secret := cfg.SecretKey
 	if secret == "" {
-		if secret, err = st.EnsureSetting(ctx, "secret_key", func() (string, error) { return domain.NewSecret("", 48) }); err != nil {
+		if secret, err = st.EnsureSetting(ctx, "secret_key", time.Now(), func() (string, error) { return domain.NewSecret("", 48) }); err != nil {
 			return nil, fmt.Errorf("secret key: %w", err)
 		}
 	}
@@ -75,7 +75,7 @@ func newPlatform(ctx context.Context, cfg Config, st *store.Store, log *slog.Log
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	server, err := app.New(app.Config{BaseURL: cfg.BaseURL, SecretKey: []byte(secret), Location: cfg.Location,
-		Logger: log, Metrics: reg}, svc, st)
+		Logger: log, Metrics: reg, TrustedProxies: cfg.TrustedProxies}, svc, st)
 	if err != nil {
 		return nil, err
 	}
