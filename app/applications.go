@@ -32,32 +32,18 @@ func (s *Server) applicationPage(c *fiber.Ctx) error {
 }
 
 func (s *Server) renderApplication(c *fiber.Ctx, status int, fp formPage) error {
-	ctx := c.UserContext()
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	by := s.actor(c)
-	m, err := s.svc.Membership.Member(ctx, by, id)
-	if err != nil {
-		return err
-	}
-	consents, err := s.svc.Membership.Consents(ctx, by, id)
-	if err != nil {
-		return err
-	}
-	areas, err := s.svc.Catalogue.Areas(ctx)
+	r, err := s.loadMember(c)
 	if err != nil {
 		return err
 	}
 	var decidedBy string
-	if m.DecidedBy != 0 {
-		if d, err := s.svc.Membership.Member(ctx, by, m.DecidedBy); err == nil {
+	if r.Member.DecidedBy != 0 {
+		if d, err := s.svc.Membership.Member(c.UserContext(), s.actor(c), r.Member.DecidedBy); err == nil {
 			decidedBy = d.Name
 		}
 	}
-	return s.render(c, status, "pages/application", "Application from "+m.Name, fp.into(fiber.Map{
-		"Applicant": m, "Consents": consents, "Areas": areas, "DecidedBy": decidedBy,
+	return s.render(c, status, "pages/application", "Application from "+r.Member.Name, fp.into(fiber.Map{
+		"Applicant": r.Member, "Consents": r.Consents, "Areas": r.Areas, "DecidedBy": decidedBy,
 	}))
 }
 

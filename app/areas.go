@@ -60,12 +60,9 @@ func (s *Server) areasPage(c *fiber.Ctx) error {
 }
 
 func (s *Server) renderAreas(c *fiber.Ctx, status int, fp formPage) error {
-	areas, err := s.svc.Catalogue.Areas(c.UserContext())
+	areas, err := s.formAreas(c, fp)
 	if err != nil {
-		if fp.Errors == nil && fp.Summary == "" {
-			return err
-		}
-		areas = s.svc.Catalogue.LastKnownAreas()
+		return err
 	}
 	return s.render(c, status, "pages/areas", "Areas", fp.into(fiber.Map{"Areas": areas}))
 }

@@ -23,15 +23,20 @@ func (s *Server) joinPage(c *fiber.Ctx) error {
 	return s.renderJoin(c, fiber.StatusOK, formPage{})
 }
 
-func (s *Server) renderJoin(c *fiber.Ctx, status int, fp formPage) error {
+// formAreas lists the areas for a form. When the form is being shown again after a failure and
+// the database is away, it uses the areas last seen rather than lose what the person typed.
+func (s *Server) formAreas(c *fiber.Ctx, fp formPage) ([]domain.Area, error) {
 	areas, err := s.svc.Catalogue.Areas(c.UserContext())
+	if err != nil && (fp.Errors != nil || fp.Summary != "") {
+		return s.svc.Catalogue.LastKnownAreas(), nil
+	}
+	return areas, err
+}
+
+func (s *Server) renderJoin(c *fiber.Ctx, status int, fp formPage) error {
+	areas, err := s.formAreas(c, fp)
 	if err != nil {
-		if fp.Errors == nil && fp.Summary == "" {
-			return err
-		}
-		// The form is being shown again after a failure: use the areas last seen rather than
-		// lose what the person typed.
-		areas = s.svc.Catalogue.LastKnownAreas()
+		return err
 	}
 	return s.render(c, status, "pages/join", "Join the co-op", fp.into(fiber.Map{
 		"Areas": areas, "ConsentWording": domain.DataHoldingConsentWording, "MinPassword": domain.MinPasswordLen,

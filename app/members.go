@@ -52,12 +52,9 @@ func (s *Server) newMemberPage(c *fiber.Ctx) error {
 }
 
 func (s *Server) renderNewMember(c *fiber.Ctx, status int, fp formPage) error {
-	areas, err := s.svc.Catalogue.Areas(c.UserContext())
+	areas, err := s.formAreas(c, fp)
 	if err != nil {
-		if fp.Errors == nil && fp.Summary == "" {
-			return err
-		}
-		areas = s.svc.Catalogue.LastKnownAreas()
+		return err
 	}
 	return s.render(c, status, "pages/member-new", "Add a member", fp.into(fiber.Map{
 		"Areas": areas, "ConsentWording": domain.DataHoldingConsentWording,
@@ -97,30 +94,45 @@ func (s *Server) memberPage(c *fiber.Ctx) error {
 	return s.renderMember(c, fiber.StatusOK, formPage{})
 }
 
-func (s *Server) renderMember(c *fiber.Ctx, status int, fp formPage) error {
+// memberRecord is one member as a coordinator's pages show them.
+type memberRecord struct {
+	Member   domain.Member
+	Consents []domain.Consent
+	Areas    []domain.Area
+}
+
+// loadMember reads the member named by the :id parameter, with their consents and the areas.
+func (s *Server) loadMember(c *fiber.Ctx) (memberRecord, error) {
 	ctx := c.UserContext()
 	id, err := idParam(c)
 	if err != nil {
-		return err
+		return memberRecord{}, err
 	}
 	by := s.actor(c)
-	m, err := s.svc.Membership.Member(ctx, by, id)
+	var r memberRecord
+	if r.Member, err = s.svc.Membership.Member(ctx, by, id); err != nil {
+		return memberRecord{}, err
+	}
+	if r.Consents, err = s.svc.Membership.Consents(ctx, by, id); err != nil {
+		return memberRecord{}, err
+	}
+	if r.Areas, err = s.svc.Catalogue.Areas(ctx); err != nil {
+		return memberRecord{}, err
+	}
+	return r, nil
+}
+
+func (s *Server) renderMember(c *fiber.Ctx, status int, fp formPage) error {
+	r, err := s.loadMember(c)
 	if err != nil {
 		return err
 	}
-	consents, err := s.svc.Membership.Consents(ctx, by, id)
-	if err != nil {
-		return err
-	}
-	areas, err := s.svc.Catalogue.Areas(ctx)
-	if err != nil {
-		return err
-	}
+	m, by := r.Member, s.actor(c)
 	if fp.Values == nil {
 		fp.Values = map[string]string{"role": string(m.Role)}
 	}
 	return s.render(c, status, "pages/member", m.Name, fp.into(fiber.Map{
-		"Member": m, "Consents": consents, "Areas": areas, "CanChangeRole": by.Role == domain.RoleAdmin && by.ID != m.ID,
+		"Member": m, "Consents": r.Consents, "Areas": r.Areas, "CanChangeRole": by.Role == domain.RoleAdmin && by.ID != m.ID,
 	}))
 }
 

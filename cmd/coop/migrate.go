@@ -29,12 +29,7 @@ status lists every migration this version knows and whether the database has it.
 		fmt.Fprintf(io.err, "coop migrate: unknown action %q; use up or status\n", action)
 		return errUsage
 	}
-	cfg, err := loadConfig(fs, flags, env)
-	if err != nil {
-		return err
-	}
-	log := newLogger(io.err, cfg.LogFormat)
-	st, err := openStore(ctx, cfg, log)
+	cfg, log, st, err := configure(ctx, fs, flags, env, io)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +25,35 @@ func newLogger(w io.Writer, format string) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// configure reads the configuration for a command whose flags are parsed, and opens the store
+// it names; the caller closes the store.
+func configure(ctx context.Context, fs *flag.FlagSet, flags map[string]*string, env env, std streams) (Config, *slog.Logger, *store.Store, error) {
+	cfg, err := loadConfig(fs, flags, env)
+	if err != nil {
+		return Config{}, nil, nil, err
+	}
+	log := newLogger(std.err, cfg.LogFormat)
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return Config{}, nil, nil, err
+	}
+	return cfg, log, st, nil
+}
+
+// openReady is configure for commands that change records: the database must be migrated.
+func openReady(ctx context.Context, fs *flag.FlagSet, flags map[string]*string, env env, std streams) (*store.Store, app.Services, error) {
+	_, _, st, err := configure(ctx, fs, flags, env, std)
+	if err != nil {
+		return nil, app.Services{}, err
+	}
+	if err := st.Ready(ctx); err != nil {
+		st.Close()
+		return nil, app.Services{}, fmt.Errorf("the database is not ready (run coop migrate first): %w", err)
+	}
+	svc, _ := services(st, domain.PasswordHasher{})
+	return st, svc, nil
 }
 
 // openStore connects to the configured database, naming the variable when it cannot.

@@ -18,12 +18,7 @@ Pending database migrations are applied first. Scheduled jobs run in the same pr
 	if err := parseFlags(fs, args, io); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(fs, flags, env)
-	if err != nil {
-		return err
-	}
-	log := newLogger(io.err, cfg.LogFormat)
-	st, err := openStore(ctx, cfg, log)
+	cfg, log, st, err := configure(ctx, fs, flags, env, io)
 	if err != nil {
 		return err
 	}

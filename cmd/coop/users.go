@@ -48,24 +48,18 @@ the co-op keeping their details, with the wording stored.`, io)
 		fmt.Fprintf(io.err, "coop user create: give %s\n", strings.Join(missing, " and "))
 		return errUsage
 	}
-	cfg, err := loadConfig(fs, flags, env)
-	if err != nil {
-		return err
+	if _, err := loadConfig(fs, flags, env); err != nil {
+		return err // before asking for a password
 	}
 	password, err := readPassword(io)
 	if err != nil {
 		return err
 	}
-	log := newLogger(io.err, cfg.LogFormat)
-	st, err := openStore(ctx, cfg, log)
+	st, svc, err := openReady(ctx, fs, flags, env, io)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Ready(ctx); err != nil {
-		return fmt.Errorf("the database is not ready (run coop migrate first): %w", err)
-	}
-	svc, _ := services(st, domain.PasswordHasher{})
 	in := domain.NewMemberInput{Name: *name, Email: *email, Phone: *phone, Role: domain.Role(*role),
 		Password: password, ConsentRecorded: true}
 	if *area != "" {
@@ -103,20 +97,11 @@ Print a new API bearer token that acts as the active member with this email. Sen
 		fmt.Fprintln(io.err, "coop token create: give --email")
 		return errUsage
 	}
-	cfg, err := loadConfig(fs, flags, env)
-	if err != nil {
-		return err
-	}
-	log := newLogger(io.err, cfg.LogFormat)
-	st, err := openStore(ctx, cfg, log)
+	st, svc, err := openReady(ctx, fs, flags, env, io)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Ready(ctx); err != nil {
-		return fmt.Errorf("the database is not ready (run coop migrate first): %w", err)
-	}
-	svc, _ := services(st, domain.PasswordHasher{})
 	token, m, err := svc.Accounts.CreateAPIToken(ctx, domain.SystemActor("coop token create"), *email, *name)
 	if err != nil {
 		return describe(err)
