@@ -10,4 +10,5 @@ var (
 	_ domain.AuditStore     = (*Store)(nil)
 	_ domain.RateLimitStore = (*Store)(nil)
 	_ domain.Transactor     = (*Store)(nil)
+	_ domain.ExchangeStore  = (*Store)(nil)
 )
