@@ -22,6 +22,8 @@ var (
 	signedIn     = Access{Roles: domain.Roles}
 	coordinators = Access{Roles: []domain.Role{domain.RoleCoordinator, domain.RoleAdmin}}
 	admins       = Access{Roles: []domain.Role{domain.RoleAdmin}}
+	// posters offer and ask for support, and browse what others post (formal services do not).
+	posters = Access{Roles: []domain.Role{domain.RoleMember, domain.RoleCoordinator, domain.RoleAdmin}}
 )
 
 // Allows reports whether a person with this role may use the route.

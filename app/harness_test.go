@@ -25,6 +25,15 @@ import (
 
 const password = "a long enough password"
 
+// london is the co-op's time zone in these tests.
+var london = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
+
 // harness is the web application over a fresh store, with one person of each role.
 type harness struct {
 	t      *testing.T
@@ -53,6 +62,7 @@ func newHarnessAt(t *testing.T, st *store.Store, baseURL string) *harness {
 		Membership: domain.NewMembership(st, st, st, audit, limiter, hasher, clock),
 		Accounts:   domain.NewAccounts(st, st, st, audit, limiter, hasher, clock),
 		Catalogue:  domain.NewCatalogue(st, st, audit, clock),
+		Exchange:   domain.NewExchange(st, st, st, st, audit, clock, london),
 		Audit:      audit,
 	}
 	base, _ := url.Parse(baseURL)

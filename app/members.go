@@ -131,8 +131,22 @@ func (s *Server) renderMember(c *fiber.Ctx, status int, fp formPage) error {
 	if fp.Values == nil {
 		fp.Values = map[string]string{"role": string(m.Role)}
 	}
+	ctx := c.UserContext()
+	offers, err := s.svc.Exchange.MemberOffers(ctx, by, m.ID)
+	if err != nil {
+		return err
+	}
+	reqs, err := s.svc.Exchange.MemberRequests(ctx, by, m.ID)
+	if err != nil {
+		return err
+	}
+	cats, err := s.svc.Catalogue.Categories(ctx)
+	if err != nil {
+		return err
+	}
 	return s.render(c, status, "pages/member", m.Name, fp.into(fiber.Map{
 		"Member": m, "Consents": r.Consents, "Areas": r.Areas, "CanChangeRole": by.Role == domain.RoleAdmin && by.ID != m.ID,
+		"Offers": offers, "Requests": reqs, "Categories": cats,
 	}))
 }
 

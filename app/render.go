@@ -125,6 +125,61 @@ func (s *Server) templateFuncs() template.FuncMap {
 			return m, nil
 		},
 		"roles": func() []domain.Role { return domain.Roles },
+		// slotsText: "Tuesdays 13:00–17:00; Saturdays 09:00–12:00".
+		"slotsText": func(slots []domain.Slot) string {
+			parts := make([]string, len(slots))
+			for i, sl := range slots {
+				parts[i] = sl.Day.String() + "s " + domain.FormatClock(sl.From) + "–" + domain.FormatClock(sl.To)
+			}
+			return strings.Join(parts, "; ")
+		},
+		// when: "Tuesday 10 March 2026, 09:00–11:00", or both days when it ends on the next.
+		"when": func(start, end time.Time) string {
+			a, b := start.In(loc), end.In(loc)
+			if a.Format("2006-01-02") == b.Format("2006-01-02") {
+				return a.Format("Monday 2 January 2006, 15:04") + "–" + b.Format("15:04")
+			}
+			return a.Format("Monday 2 January 2006, 15:04") + " to " + b.Format("Monday 2 January, 15:04")
+		},
+		"category": categoryOf,
+		// distance: how far a post's area is from the viewer's, roughly.
+		"distance": func(areas []domain.Area, from, to int64) string {
+			var a, b *domain.Area
+			for i := range areas {
+				if areas[i].ID == from {
+					a = &areas[i]
+				}
+				if areas[i].ID == to {
+					b = &areas[i]
+				}
+			}
+			if a == nil || b == nil {
+				return ""
+			}
+			if a.ID == b.ID {
+				return "in your area"
+			}
+			km := domain.DistanceKm(a.Lat, a.Lon, b.Lat, b.Lon)
+			if km < 1 {
+				return "under 1 km away"
+			}
+			return fmt.Sprintf("about %.0f km away", km)
+		},
+		// forWhom: how a neighbour reads who a request is for: "for their mum".
+		"forWhom": func(p *domain.SupportedPerson) string {
+			if p == nil {
+				return ""
+			}
+			rel := strings.TrimSpace(p.Relationship)
+			if rest, ok := strings.CutPrefix(strings.ToLower(rel), "my "); ok {
+				return "for their " + rest
+			}
+			return "for someone they support (" + rel + ")"
+		},
+		"inc":     func(i int) int { return i + 1 },
+		"dayCode": domain.DayCode,
+		"days":    func() []time.Weekday { return domain.DaysFromMonday },
+		"clock":   domain.FormatClock,
 		// under reports whether path is prefix or a page below it, for marking the current section.
 		"under": func(path, prefix string) bool { return path == prefix || strings.HasPrefix(path, prefix+"/") },
 		// excerpt shortens long text for a table cell.

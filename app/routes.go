@@ -1,5 +1,7 @@
 package app
 
+import "github.com/coop-exchange/coop/domain"
+
 // registerRoutes declares every route and who may use it. The route-guard test walks this list
 // and the app's own, so a route added without a policy fails the build's tests.
 func (s *Server) registerRoutes() {
@@ -21,6 +23,25 @@ func (s *Server) registerRoutes() {
 	s.post("/signout", signedIn, s.signOut)
 	s.get("/account", signedIn, s.accountPage)
 	s.post("/account/password", signedIn, s.changePassword)
+
+	// Offering, asking for and finding support (members; coordinators also for a member).
+	s.get("/support", posters, s.supportPage)
+	s.get("/browse/requests", posters, s.browseRequestsPage)
+	s.get("/browse/offers", posters, s.browseOffersPage)
+	s.get("/offers/new", posters, s.newOfferPage)
+	s.post("/offers", posters, s.postOffer)
+	s.get("/offers/:id", posters, s.offerPage)
+	s.get("/offers/:id/edit", posters, s.editOfferPage)
+	s.post("/offers/:id", posters, s.updateOffer)
+	s.post("/offers/:id/pause", posters, s.setOfferStatus(domain.OfferPaused, "The offer is paused. Nobody will be matched with it until you resume it."))
+	s.post("/offers/:id/resume", posters, s.setOfferStatus(domain.OfferActive, "The offer is active again."))
+	s.post("/offers/:id/withdraw", posters, s.setOfferStatus(domain.OfferWithdrawn, "The offer is withdrawn. Thank you for offering it."))
+	s.get("/requests/new", posters, s.newRequestPage)
+	s.post("/requests", posters, s.postRequest)
+	s.get("/requests/:id", posters, s.requestPage)
+	s.get("/requests/:id/edit", posters, s.editRequestPage)
+	s.post("/requests/:id", posters, s.updateRequest)
+	s.post("/requests/:id/cancel", posters, s.cancelRequest)
 
 	// Coordinators.
 	s.get("/coordinate", coordinators, s.coordinatePage)
@@ -66,4 +87,16 @@ func (s *Server) registerRoutes() {
 	s.get("/api/v1/categories/:id", public, s.apiCategory)
 	s.patch("/api/v1/categories/:id", coordinators, s.apiPatchCategory)
 	s.delete("/api/v1/categories/:id", coordinators, s.apiDeleteCategory)
+	s.get("/api/v1/offers", posters, s.apiOffers)
+	s.post("/api/v1/offers", posters, s.apiPostOffer)
+	s.get("/api/v1/offers/:id", posters, s.apiOffer)
+	s.patch("/api/v1/offers/:id", posters, s.apiPatchOffer)
+	s.post("/api/v1/offers/:id/pause", posters, s.apiSetOfferStatus(domain.OfferPaused))
+	s.post("/api/v1/offers/:id/resume", posters, s.apiSetOfferStatus(domain.OfferActive))
+	s.post("/api/v1/offers/:id/withdraw", posters, s.apiSetOfferStatus(domain.OfferWithdrawn))
+	s.get("/api/v1/requests", posters, s.apiRequests)
+	s.post("/api/v1/requests", posters, s.apiAskForSupport)
+	s.get("/api/v1/requests/:id", posters, s.apiRequest)
+	s.patch("/api/v1/requests/:id", posters, s.apiPatchRequest)
+	s.post("/api/v1/requests/:id/cancel", posters, s.apiCancelRequest)
 }

@@ -88,6 +88,22 @@ var wantAccess = map[string]string{
 	"GET /api/v1/categories":   "public", "POST /api/v1/categories": "coordinator,admin",
 	"GET /api/v1/categories/:id": "public", "PATCH /api/v1/categories/:id": "coordinator,admin",
 	"DELETE /api/v1/categories/:id": "coordinator,admin",
+	"GET /support":                  "member,coordinator,admin", "GET /browse/requests": "member,coordinator,admin",
+	"GET /browse/offers": "member,coordinator,admin", "GET /offers/new": "member,coordinator,admin",
+	"POST /offers": "member,coordinator,admin", "GET /offers/:id": "member,coordinator,admin",
+	"GET /offers/:id/edit": "member,coordinator,admin", "POST /offers/:id": "member,coordinator,admin",
+	"POST /offers/:id/pause": "member,coordinator,admin", "POST /offers/:id/resume": "member,coordinator,admin",
+	"POST /offers/:id/withdraw": "member,coordinator,admin", "GET /requests/new": "member,coordinator,admin",
+	"POST /requests": "member,coordinator,admin", "GET /requests/:id": "member,coordinator,admin",
+	"GET /requests/:id/edit": "member,coordinator,admin", "POST /requests/:id": "member,coordinator,admin",
+	"POST /requests/:id/cancel": "member,coordinator,admin",
+	"GET /api/v1/offers":        "member,coordinator,admin", "POST /api/v1/offers": "member,coordinator,admin",
+	"GET /api/v1/offers/:id": "member,coordinator,admin", "PATCH /api/v1/offers/:id": "member,coordinator,admin",
+	"POST /api/v1/offers/:id/pause": "member,coordinator,admin", "POST /api/v1/offers/:id/resume": "member,coordinator,admin",
+	"POST /api/v1/offers/:id/withdraw": "member,coordinator,admin",
+	"GET /api/v1/requests":             "member,coordinator,admin", "POST /api/v1/requests": "member,coordinator,admin",
+	"GET /api/v1/requests/:id": "member,coordinator,admin", "PATCH /api/v1/requests/:id": "member,coordinator,admin",
+	"POST /api/v1/requests/:id/cancel": "member,coordinator,admin",
 }
 
 // TestRoutesAreForWhomTheyShouldBe compares every route's declared policy with wantAccess.

@@ -28,6 +28,7 @@ type Services struct {
 	Membership *domain.Membership
 	Accounts   *domain.Accounts
 	Catalogue  *domain.Catalogue
+	Exchange   *domain.Exchange
 	Audit      *domain.Audit
 }
 

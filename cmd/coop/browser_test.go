@@ -165,7 +165,7 @@ func TestBrowserJourney(t *testing.T) {
 			base, st := startCoop(t, d)
 			b := newBrowser(t)
 			ctx := context.Background()
-			svc, _ := services(st, domain.PasswordHasher{})
+			svc, _ := services(st, domain.PasswordHasher{}, london)
 			lat, lon := 53.3811, -1.4701
 			if _, err := svc.Catalogue.CreateArea(ctx, domain.SystemActor("test"), domain.AreaInput{Name: "Bridge End", Code: "BE1", Lat: &lat, Lon: &lon}); err != nil {
 				t.Fatal(err)

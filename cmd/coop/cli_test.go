@@ -6,12 +6,22 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coop-exchange/coop/domain"
 	"github.com/coop-exchange/coop/domain/store"
 	"github.com/coop-exchange/coop/domain/store/storetest"
 	"github.com/coop-exchange/coop/internal/testenv"
 )
+
+// london is the co-op's time zone in these tests.
+var london = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
 
 // runCLI runs the coop command line in-process with only the given environment.
 func runCLI(t *testing.T, env map[string]string, stdin string, args ...string) (int, string, string) {
@@ -148,7 +158,7 @@ func TestAdministrationCommands(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			svc, _ := services(st, domain.PasswordHasher{})
+			svc, _ := services(st, domain.PasswordHasher{}, london)
 			m, err := svc.Accounts.AuthenticateAPIToken(ctx, token)
 			if err != nil || m.Email != "ada@example.org" || m.Role != domain.RoleAdmin {
 				t.Errorf("the printed token: %+v %v", m, err)

@@ -51,7 +51,7 @@ sign-ins, then serves until Ctrl-C. COOP_DATABASE_URL is ignored.`, io)
 	if err != nil {
 		return err
 	}
-	people, err := seedDemo(ctx, st)
+	people, err := seedDemo(ctx, st, cfg.Location)
 	if err != nil {
 		return fmt.Errorf("fill the demo co-op: %w", err)
 	}

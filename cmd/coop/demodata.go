@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/coop-exchange/coop/domain"
 	"github.com/coop-exchange/coop/domain/store"
@@ -70,8 +71,8 @@ var demoApplicants = []demoApplicant{
 
 // seedDemo fills a fresh database with the demo co-op through the same services the website
 // uses, so that the demo data obeys every rule real data does.
-func seedDemo(ctx context.Context, st *store.Store) ([]demoSignIn, error) {
-	svc, _ := services(st, domain.PasswordHasher{})
+func seedDemo(ctx context.Context, st *store.Store, loc *time.Location) ([]demoSignIn, error) {
+	svc, _ := services(st, domain.PasswordHasher{}, loc)
 	system := domain.SystemActor("coop demo")
 
 	codes := map[string]int64{}
@@ -101,13 +102,19 @@ func seedDemo(ctx context.Context, st *store.Store) ([]demoSignIn, error) {
 	if _, err := add(demoPerson{"Neil Hartley", "admin@demo.coop", "01632 960 002", "OT3"}, domain.RoleAdmin, demoAdminPassword); err != nil {
 		return nil, err
 	}
+	members := map[string]domain.Member{}
 	for i, p := range demoMembers {
-		if _, err := add(p, domain.RoleMember, demoMemberPassword); err != nil {
+		m, err := add(p, domain.RoleMember, demoMemberPassword)
+		if err != nil {
 			return nil, err
 		}
+		members[m.FirstName()] = m
 		if i > 0 {
 			people = people[:len(people)-1] // print one member; they all share the password
 		}
+	}
+	if err := seedDemoPosts(ctx, svc.Exchange, members, loc); err != nil {
+		return nil, err
 	}
 
 	for i, a := range demoApplicants {
@@ -130,4 +137,69 @@ func seedDemo(ctx context.Context, st *store.Store) ([]demoSignIn, error) {
 		return nil, err
 	}
 	return people, nil
+}
+
+// demoOffer and demoRequest are posts of the demo's members.
+type demoOffer struct {
+	who, category, what string
+	slots               []domain.SlotInput
+	km                  float64
+	perWeek             int
+}
+
+var demoOffers = []demoOffer{
+	{"Margaret", "companionship", "A cup of tea and a chat, or a walk round the park at your pace.",
+		[]domain.SlotInput{{Day: "tue", From: "14:00", To: "17:00"}, {Day: "thu", From: "14:00", To: "17:00"}}, 3, 2},
+	{"Daniel", "transport", "Lifts to appointments in a five-seater car; I can fold a wheelchair into the boot.",
+		[]domain.SlotInput{{Day: "mon", From: "09:00", To: "13:00"}, {Day: "wed", From: "09:00", To: "13:00"}}, 8, 3},
+	{"Priya", "befriending-calls", "A friendly phone call in the evening, once or twice a week.",
+		[]domain.SlotInput{{Day: "mon", From: "18:00", To: "20:00"}, {Day: "fri", From: "18:00", To: "20:00"}}, 50, 4},
+	{"Tom", "shopping-errands", "Weekly shop, prescriptions and post office runs.",
+		[]domain.SlotInput{{Day: "sat", From: "09:00", To: "12:00"}}, 4, 2},
+	{"Aisha", "sitting", "Retired nursery nurse; happy to sit with children or an older relative.",
+		[]domain.SlotInput{{Day: "wed", From: "13:00", To: "18:00"}, {Day: "fri", From: "13:00", To: "18:00"}}, 3, 2},
+}
+
+type demoRequest struct {
+	who, category, what string
+	inDays, hour, hours int
+	weeks               int
+	urgency             string
+	forName, forRel     string
+	notes               string
+	consent             bool
+}
+
+var demoRequests = []demoRequest{
+	{"Helen", "transport", "A lift to the hospital for an outpatient appointment, and back.", 5, 10, 2, 0, "soon", "Frank", "my dad",
+		"Frank lives at 4 Mill Row; he walks with a stick.", true},
+	{"Kwame", "companionship", "Someone to sit and chat with my gran while I am at work.", 3, 14, 2, 6, "routine", "Esther", "my gran", "", false},
+	{"Sophie", "shopping-errands", "A weekly shop from the list I will leave; I am recovering from an operation.", 2, 10, 1, 0, "soon", "", "", "", true},
+	{"Rob", "sitting", "Sitting with my two children (6 and 9) for an evening while I visit my mum in hospital.", 4, 18, 4, 0, "urgent", "", "", "", true},
+}
+
+// seedDemoPosts gives the demo's members some offers and requests, in the days ahead.
+func seedDemoPosts(ctx context.Context, x *domain.Exchange, members map[string]domain.Member, loc *time.Location) error {
+	for _, o := range demoOffers {
+		m := members[o.who]
+		km, n := o.km, o.perWeek
+		by := domain.Actor{ID: m.ID, Name: m.Name, Role: m.Role}
+		if _, err := x.PostOffer(ctx, by, domain.OfferInput{Category: o.category, Description: o.what, Slots: o.slots, RadiusKm: &km, MaxPerWeek: &n}); err != nil {
+			return fmt.Errorf("offer of %s: %w", o.who, err)
+		}
+	}
+	today := time.Now().In(loc)
+	for _, r := range demoRequests {
+		m := members[r.who]
+		by := domain.Actor{ID: m.ID, Name: m.Name, Role: m.Role}
+		day := today.AddDate(0, 0, r.inDays)
+		start := time.Date(day.Year(), day.Month(), day.Day(), r.hour, 0, 0, 0, loc)
+		in := domain.RequestInput{Category: r.category, Description: r.what, Start: start, End: start.Add(time.Duration(r.hours) * time.Hour),
+			RepeatWeeks: r.weeks, Urgency: r.urgency, PrivateNotes: r.notes, ConsentToEscalate: r.consent,
+			ForSomeoneElse: r.forName != "", ForWhomName: r.forName, ForWhomRelationship: r.forRel}
+		if _, err := x.AskForSupport(ctx, by, in); err != nil {
+			return fmt.Errorf("request of %s: %w", r.who, err)
+		}
+	}
+	return nil
 }

@@ -44,7 +44,7 @@ func configure(ctx context.Context, fs *flag.FlagSet, flags map[string]*string, 
 
 // openReady is configure for commands that change records: the database must be migrated.
 func openReady(ctx context.Context, fs *flag.FlagSet, flags map[string]*string, env env, std streams) (*store.Store, app.Services, error) {
-	_, _, st, err := configure(ctx, fs, flags, env, std)
+	cfg, _, st, err := configure(ctx, fs, flags, env, std)
 	if err != nil {
 		return nil, app.Services{}, err
 	}
@@ -52,7 +52,7 @@ func openReady(ctx context.Context, fs *flag.FlagSet, flags map[string]*string, 
 		st.Close()
 		return nil, app.Services{}, fmt.Errorf("the database is not ready (run coop migrate first): %w", err)
 	}
-	svc, _ := services(st, domain.PasswordHasher{})
+	svc, _ := services(st, domain.PasswordHasher{}, cfg.Location)
 	return st, svc, nil
 }
 
@@ -65,8 +65,8 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store.Store,
 	return st, nil
 }
 
-// services wires the domain services over one store.
-func services(st *store.Store, hasher domain.PasswordHasher) (app.Services, *domain.RateLimiter) {
+// services wires the domain services over one store; loc is the co-op's time zone.
+func services(st *store.Store, hasher domain.PasswordHasher, loc *time.Location) (app.Services, *domain.RateLimiter) {
 	var clock domain.Clock // the real time
 	audit := domain.NewAudit(st, clock)
 	limiter := domain.NewRateLimiter(st, clock)
@@ -74,6 +74,7 @@ func services(st *store.Store, hasher domain.PasswordHasher) (app.Services, *dom
 		Membership: domain.NewMembership(st, st, st, audit, limiter, hasher, clock),
 		Accounts:   domain.NewAccounts(st, st, st, audit, limiter, hasher, clock),
 		Catalogue:  domain.NewCatalogue(st, st, audit, clock),
+		Exchange:   domain.NewExchange(st, st, st, st, audit, clock, loc),
 		Audit:      audit,
 	}, limiter
 }
@@ -101,7 +102,7 @@ func newPlatform(ctx context.Context, cfg Config, st *store.Store, log *slog.Log
 			return nil, fmt.Errorf("secret key: %w", err)
 		}
 	}
-	svc, limiter := services(st, hasher)
+	svc, limiter := services(st, hasher, cfg.Location)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	server, err := app.New(app.Config{BaseURL: cfg.BaseURL, SecretKey: []byte(secret), Location: cfg.Location,
