@@ -118,16 +118,16 @@ type BrowsePage[T any] struct {
 
 // Audited actions on offers and requests.
 const (
-	AuditOfferPosted     = "offer.posted"
-	AuditOfferChanged    = "offer.changed"
-	AuditRequestPosted   = "request.posted"
-	AuditRequestChanged  = "request.changed"
-	AuditRequestCancel   = "request.cancelled"
-	AuditRequestViewed   = "request.viewed"
-	maxCancelReasonLen   = 1000
-	defaultBrowsePage    = 20
-	maxBrowsePage        = 100
-	dateLayout           = "2006-01-02"
+	AuditOfferPosted    = "offer.posted"
+	AuditOfferChanged   = "offer.changed"
+	AuditRequestPosted  = "request.posted"
+	AuditRequestChanged = "request.changed"
+	AuditRequestCancel  = "request.cancelled"
+	AuditRequestViewed  = "request.viewed"
+	maxCancelReasonLen  = 1000
+	defaultBrowsePage   = 20
+	maxBrowsePage       = 100
+	dateLayout          = "2006-01-02"
 )
 
 // Exchange runs the offers and requests of support: posting, finding and managing them, by

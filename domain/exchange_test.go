@@ -16,10 +16,10 @@ import (
 // exchangeWorld adds the offers and requests service and two more areas to world.
 type exchangeWorld struct {
 	*world
-	x        *domain.Exchange
+	x                  *domain.Exchange
 	riverside, farAway domain.Area
-	ann, bob domain.Member // members in Bridge End
-	annA, bobA domain.Actor
+	ann, bob           domain.Member // members in Bridge End
+	annA, bobA         domain.Actor
 }
 
 var london = mustLoad("Europe/London")
@@ -46,7 +46,7 @@ func newExchangeWorld(t *testing.T, st *store.Store) *exchangeWorld {
 		return a
 	}
 	w.riverside = mk("Riverside", "RV2", 53.3920, -1.4570) // about 1.5 km from Bridge End
-	w.farAway = mk("Far Away", "FA9", 53.60, -1.10)       // about 35 km away
+	w.farAway = mk("Far Away", "FA9", 53.60, -1.10)        // about 35 km away
 	w.ann = w.add(t, w.coord, "Ann Lee", "ann@example.org", domain.RoleMember)
 	w.bob = w.add(t, w.coord, "Bob Okoro", "bob@example.org", domain.RoleMember)
 	w.annA = domain.Actor{ID: w.ann.ID, Name: w.ann.Name, Role: domain.RoleMember}
@@ -74,14 +74,30 @@ func TestOfferValidation(t *testing.T) {
 			fields string
 		}{
 			{"nothing", domain.OfferInput{}, "category,description,slots,radius_km,max_per_week"},
-			{"unknown category", func() domain.OfferInput { in := lifts(domain.SlotInput{"tue", "13:00", "17:00"}); in.Category = "juggling"; return in }(), "category"},
+			{"unknown category", func() domain.OfferInput {
+				in := lifts(domain.SlotInput{"tue", "13:00", "17:00"})
+				in.Category = "juggling"
+				return in
+			}(), "category"},
 			{"end before start", lifts(domain.SlotInput{"tue", "17:00", "13:00"}), "slots[0].to"},
 			{"not in quarter hours", lifts(domain.SlotInput{"tue", "13:10", "17:00"}), "slots[0].from"},
 			{"no such day", lifts(domain.SlotInput{"funday", "13:00", "17:00"}), "slots[0].day"},
 			{"overlapping", lifts(domain.SlotInput{"tue", "13:00", "15:00"}, domain.SlotInput{"thu", "09:00", "10:00"}, domain.SlotInput{"tue", "14:45", "17:00"}), "slots[2].from"},
-			{"radius too small", func() domain.OfferInput { in := lifts(domain.SlotInput{"tue", "13:00", "17:00"}); in.RadiusKm = ptr(0.4); return in }(), "radius_km"},
-			{"radius too large", func() domain.OfferInput { in := lifts(domain.SlotInput{"tue", "13:00", "17:00"}); in.RadiusKm = ptr(50.5); return in }(), "radius_km"},
-			{"too many a week", func() domain.OfferInput { in := lifts(domain.SlotInput{"tue", "13:00", "17:00"}); in.MaxPerWeek = ptr(0); return in }(), "max_per_week"},
+			{"radius too small", func() domain.OfferInput {
+				in := lifts(domain.SlotInput{"tue", "13:00", "17:00"})
+				in.RadiusKm = ptr(0.4)
+				return in
+			}(), "radius_km"},
+			{"radius too large", func() domain.OfferInput {
+				in := lifts(domain.SlotInput{"tue", "13:00", "17:00"})
+				in.RadiusKm = ptr(50.5)
+				return in
+			}(), "radius_km"},
+			{"too many a week", func() domain.OfferInput {
+				in := lifts(domain.SlotInput{"tue", "13:00", "17:00"})
+				in.MaxPerWeek = ptr(0)
+				return in
+			}(), "max_per_week"},
 		}
 		for _, c := range cases {
 			_, err := w.x.PostOffer(ctx, w.annA, c.in)
