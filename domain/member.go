@@ -110,8 +110,10 @@ type Member struct {
 	DecidedBy      int64 // the coordinator who approved or declined, 0 when none
 	DecidedAt      time.Time
 	AddedBy        int64 // the coordinator who added this member directly, 0 when they applied
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Synthetic marks a member made by `coop seed` for load tests, not a real person.
+	Synthetic bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // FirstName is the part of the name shown to neighbours.

@@ -24,6 +24,7 @@ type memberRow struct {
 	DecidedAt      *time.Time
 	AddedBy        *int64
 	SearchKey      string
+	Synthetic      bool
 	CreatedAt      time.Time `gorm:"autoCreateTime:false"`
 	UpdatedAt      time.Time `gorm:"autoUpdateTime:false"`
 }
@@ -35,7 +36,7 @@ func memberToRow(m domain.Member) memberRow {
 		ID: m.ID, Name: m.Name, Email: nullString(m.Email), Phone: m.Phone, Role: string(m.Role),
 		Status: string(m.Status), AreaID: nullID(m.AreaID), PasswordHash: m.PasswordHash,
 		JoinReason: m.JoinReason, DecisionReason: m.DecisionReason, DecidedBy: nullID(m.DecidedBy),
-		DecidedAt: nullTime(m.DecidedAt), AddedBy: nullID(m.AddedBy), SearchKey: m.SearchKey(),
+		DecidedAt: nullTime(m.DecidedAt), AddedBy: nullID(m.AddedBy), SearchKey: m.SearchKey(), Synthetic: m.Synthetic,
 		CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
 	}
 }
@@ -45,7 +46,7 @@ func (r memberRow) domain() domain.Member {
 		ID: r.ID, Name: r.Name, Email: deref(r.Email), Phone: r.Phone, Role: domain.Role(r.Role),
 		Status: domain.MemberStatus(r.Status), AreaID: deref(r.AreaID), PasswordHash: r.PasswordHash,
 		JoinReason: r.JoinReason, DecisionReason: r.DecisionReason, DecidedBy: deref(r.DecidedBy),
-		DecidedAt: derefTime(r.DecidedAt), AddedBy: deref(r.AddedBy),
+		DecidedAt: derefTime(r.DecidedAt), AddedBy: deref(r.AddedBy), Synthetic: r.Synthetic,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
