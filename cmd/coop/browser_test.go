@@ -232,3 +232,114 @@ func TestBrowserJourney(t *testing.T) {
 		})
 	}
 }
+
+// signIn signs in through the form, from wherever the browser is.
+func (b *browser) signIn(base, email, password string) {
+	b.t.Helper()
+	b.step("sign in as "+email, chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.CSS(`#f-email`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-email`), email), chromedp.SendKeys(chromedp.CSS(`#f-password`), password),
+		chromedp.Submit(chromedp.CSS(`#f-password`)), chromedp.WaitVisible(chromedp.Search(`//button[contains(., "Sign out")]`)))
+}
+
+func (b *browser) signOut() {
+	b.t.Helper()
+	b.step("sign out", chromedp.Click(chromedp.Search(`//button[contains(., "Sign out")]`)),
+		chromedp.WaitVisible(chromedp.Search(`//div[@class="notice"][contains(., "You have signed out")]`)))
+}
+
+// lacksText fails if the page's text holds any of the unwanted strings.
+func (b *browser) lacksText(sel string, unwanted ...string) {
+	b.t.Helper()
+	got := b.text(sel)
+	for _, u := range unwanted {
+		if strings.Contains(got, u) {
+			b.t.Fatalf("%s shows %q\n%s", sel, u, b.screenshot("lacks "+u))
+		}
+	}
+}
+
+// TestBrowserOfferAndAsk: a member offers lifts on two afternoons; another member asks for a
+// lift for their dad; each sees the other's post in browse, without contact details.
+func TestBrowserOfferAndAsk(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			base, st := startCoop(t, d)
+			b := newBrowser(t)
+			ctx := context.Background()
+			svc, _ := services(st, domain.PasswordHasher{Params: domain.PasswordParams{Memory: 1024, Time: 1, Threads: 1}}, london)
+			lat, lon := 53.3811, -1.4701
+			area, err := svc.Catalogue.CreateArea(ctx, domain.SystemActor("test"), domain.AreaInput{Name: "Bridge End", Code: "BE1", Lat: &lat, Lon: &lon})
+			if err != nil {
+				t.Fatal(err)
+			}
+			people := map[string]domain.Member{}
+			for _, p := range [][3]string{{"Daniel Osei", "daniel@example.org", "07700 900 102"}, {"Helen Carter", "helen@example.org", "01632 960 107"}} {
+				m, err := svc.Membership.AddMember(ctx, domain.SystemActor("test"), domain.NewMemberInput{Name: p[0], Email: p[1], Phone: p[2],
+					AreaID: area.ID, Password: "a long enough password", ConsentRecorded: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				people[m.FirstName()] = m
+			}
+			daniel, helen := people["Daniel"], people["Helen"]
+
+			// Daniel offers lifts on Tuesday and Thursday afternoons.
+			b.signIn(base, daniel.Email, "a long enough password")
+			b.step("open the offer form", chromedp.Click(chromedp.CSS(`a[href="/support"]`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/offers/new"]`)),
+				chromedp.Click(chromedp.CSS(`a.button[href="/offers/new"]`)), chromedp.WaitVisible(chromedp.CSS(`#f-category-transport`)))
+			b.step("offer lifts",
+				chromedp.Click(chromedp.CSS(`#f-category-transport`)),
+				chromedp.SendKeys(chromedp.CSS(`#f-description`), "Lifts to appointments; room for a folded wheelchair"),
+				chromedp.SetValue(chromedp.CSS(`[id="f-slots[0].day"]`), "tue"),
+				chromedp.SetValue(chromedp.CSS(`[id="f-slots[0].from"]`), "13:00"),
+				chromedp.SetValue(chromedp.CSS(`[id="f-slots[0].to"]`), "17:00"),
+				chromedp.SetValue(chromedp.CSS(`[id="f-slots[1].day"]`), "thu"),
+				chromedp.SetValue(chromedp.CSS(`[id="f-slots[1].from"]`), "13:00"),
+				chromedp.SetValue(chromedp.CSS(`[id="f-slots[1].to"]`), "17:00"),
+				chromedp.Click(chromedp.Search(`//button[contains(., "Post the offer")]`)),
+				chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+			b.expectText("main", "The offer is posted", "Tuesdays 13:00–17:00; Thursdays 13:00–17:00")
+			b.signOut()
+
+			// Helen asks for a lift for her dad next Tuesday afternoon.
+			tue := time.Now().In(london).AddDate(0, 0, 2)
+			for tue.Weekday() != time.Tuesday {
+				tue = tue.AddDate(0, 0, 1)
+			}
+			b.signIn(base, helen.Email, "a long enough password")
+			b.step("open the request form", chromedp.Navigate(base+"/requests/new"), chromedp.WaitVisible(chromedp.CSS(`#f-category-transport`)))
+			b.step("ask for a lift",
+				chromedp.Click(chromedp.CSS(`#f-category-transport`)),
+				chromedp.SendKeys(chromedp.CSS(`#f-description`), "A lift to the hospital and back"),
+				chromedp.Click(chromedp.CSS(`#f-for_whom-other`)),
+				chromedp.SendKeys(chromedp.CSS(`[id="f-for_whom.name"]`), "Frank"),
+				chromedp.SendKeys(chromedp.CSS(`[id="f-for_whom.relationship"]`), "my dad"),
+				chromedp.SetValue(chromedp.CSS(`#f-start`), tue.Format("2006-01-02")),
+				chromedp.SetValue(chromedp.CSS(`#f-start_time`), "14:00"),
+				chromedp.SetValue(chromedp.CSS(`#f-end`), "16:00"),
+				chromedp.SendKeys(chromedp.CSS(`#f-private_notes`), "Frank lives at 4 Mill Row"),
+				chromedp.Click(chromedp.Search(`//button[contains(., "Post the request")]`)),
+				chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+			b.expectText("main", "Your request is posted", "Frank (my dad)", "14:00–16:00")
+
+			// Helen finds Daniel's offer, without his contact details.
+			b.step("browse offers", chromedp.Click(chromedp.CSS(`a[href="/browse/requests"]`)), chromedp.WaitVisible(chromedp.CSS(`.tabs`)),
+				chromedp.Click(chromedp.CSS(`.tabs a[href="/browse/offers"]`)), chromedp.WaitVisible(chromedp.CSS(`.cards`)))
+			b.expectText(".cards", "Transport and lifts", "Tuesdays 13:00–17:00", "Daniel", "Bridge End (BE1)")
+			b.lacksText("main", daniel.Email, daniel.Phone, "Osei")
+			b.step("open Daniel's offer", chromedp.Click(chromedp.CSS(`.card h2 a`)), chromedp.WaitVisible(chromedp.CSS(`dl.summary-list`)))
+			b.expectText("main", "Offered by", "Daniel", "Thursdays 13:00–17:00")
+			b.lacksText("main", daniel.Email, daniel.Phone, "Osei")
+			b.signOut()
+
+			// Daniel finds Helen's request, without her contact details or her dad's name.
+			b.signIn(base, daniel.Email, "a long enough password")
+			b.step("browse requests", chromedp.Navigate(base+"/browse/requests?category=transport"), chromedp.WaitVisible(chromedp.CSS(`.cards`)))
+			b.expectText(".cards", "A lift to the hospital and back", "Helen, for their dad", "14:00–16:00")
+			b.lacksText("main", helen.Email, helen.Phone, "Carter", "Frank", "Mill Row")
+			b.step("open Helen's request", chromedp.Click(chromedp.CSS(`.card h2 a`)), chromedp.WaitVisible(chromedp.CSS(`dl.summary-list`)))
+			b.expectText("main", "for their dad", "Asked by", "Helen")
+			b.lacksText("main", helen.Email, helen.Phone, "Carter", "Frank", "Mill Row")
+		})
+	}
+}
