@@ -17,6 +17,7 @@ const (
 	AuditApplicationDeclined = "application.declined"
 	AuditMemberAdded         = "member.added"
 	AuditRoleChanged         = "member.role_changed"
+	AuditStatusChanged       = "member.status_changed"
 	AuditTokenCreated        = "token.created"
 	AuditAreaChanged         = "area.changed"
 	AuditCategoryChanged     = "category.changed"

@@ -14,17 +14,20 @@ import (
 type ExchangeStore interface {
 	CreateOffer(ctx context.Context, o *Offer) error
 	Offer(ctx context.Context, id int64) (Offer, error)
-	// UpdateOffer writes o's fields and status while the stored status is one of expect
-	// (ErrConflict otherwise).
-	UpdateOffer(ctx context.Context, o Offer, expect ...OfferStatus) error
+	// UpdateOffer writes o's content, never its status, if it is not withdrawn and unchanged
+	// since it was read at readAt (its updated_at then); ErrConflict otherwise.
+	UpdateOffer(ctx context.Context, o Offer, readAt time.Time) error
+	// SetOfferStatus moves an offer to `to` while its status is one of from (ErrConflict otherwise).
+	SetOfferStatus(ctx context.Context, id int64, to OfferStatus, at time.Time, from ...OfferStatus) error
 	ListOffers(ctx context.Context, q OfferQuery) ([]OfferListing, error)
 	MemberOffers(ctx context.Context, memberID int64) ([]Offer, error)
 
 	CreateSeries(ctx context.Context, memberID int64, weeks int, at time.Time) (int64, error)
 	CreateRequest(ctx context.Context, r *Request) error
 	Request(ctx context.Context, id int64) (Request, error)
-	// UpdateRequest writes r's fields while the stored request is open (ErrConflict otherwise).
-	UpdateRequest(ctx context.Context, r Request) error
+	// UpdateRequest writes r's fields while the stored request is open and unchanged since it was
+	// read at readAt (ErrConflict otherwise), so that an edit cannot undo a change made meanwhile.
+	UpdateRequest(ctx context.Context, r Request, readAt time.Time) error
 	// CancelRequest cancels a request while it is open (ErrConflict otherwise).
 	CancelRequest(ctx context.Context, id int64, reason string, at time.Time) error
 	SeriesRequests(ctx context.Context, seriesID int64) ([]Request, error)
@@ -45,21 +48,27 @@ type RequestListing struct {
 	FirstName string
 }
 
-// Cursor marks where a page of a browse list ended: the sort time and id of its last item.
+// Cursor marks where a page of a browse list ended: the order it was in, and the sort time and
+// id of its last item.
 type Cursor struct {
-	At time.Time
-	ID int64
+	Sort string // SortSoonest or SortNewest
+	At   time.Time
+	ID   int64
 }
 
 // String encodes the cursor for a URL.
 func (c Cursor) String() string {
-	return strconv.FormatInt(c.At.UnixNano(), 36) + "." + strconv.FormatInt(c.ID, 36)
+	return c.Sort[:1] + strconv.FormatInt(c.At.UnixNano(), 36) + "." + strconv.FormatInt(c.ID, 36)
 }
 
 // ParseCursor reads a cursor written by String.
 func ParseCursor(s string) (Cursor, bool) {
-	at, id, ok := strings.Cut(s, ".")
-	if !ok {
+	if len(s) < 2 {
+		return Cursor{}, false
+	}
+	sort := map[byte]string{'s': SortSoonest, 'n': SortNewest}[s[0]]
+	at, id, ok := strings.Cut(s[1:], ".")
+	if sort == "" || !ok {
 		return Cursor{}, false
 	}
 	ns, err1 := strconv.ParseInt(at, 36, 64)
@@ -67,7 +76,7 @@ func ParseCursor(s string) (Cursor, bool) {
 	if err1 != nil || err2 != nil || n <= 0 {
 		return Cursor{}, false
 	}
-	return Cursor{At: time.Unix(0, ns).UTC(), ID: n}, true
+	return Cursor{Sort: sort, At: time.Unix(0, ns).UTC(), ID: n}, true
 }
 
 // Sort orders for browsing requests.
@@ -181,6 +190,53 @@ func (x *Exchange) poster(ctx context.Context, by Actor, memberID int64) (Member
 // owns reports whether by may manage a post of memberID: its member, or a coordinator.
 func owns(by Actor, memberID int64) bool { return by.ID == memberID || by.Role.Coordinates() }
 
+// refuse is the answer to someone changing a post that is not theirs: 403 when they can see the
+// post anyway, 404 when they could not (so that hidden posts cannot be found by trying ids).
+func refuse(visible bool) error {
+	if visible {
+		return ErrForbidden
+	}
+	return ErrNotFound
+}
+
+// offerVisible reports whether neighbours may see an offer: active, from an active member.
+func (x *Exchange) offerVisible(ctx context.Context, o Offer) (bool, error) {
+	if o.Status != OfferActive {
+		return false, nil
+	}
+	return x.memberActive(ctx, o.MemberID)
+}
+
+// requestVisible reports whether neighbours may see a request: open, ahead, from an active member.
+func (x *Exchange) requestVisible(ctx context.Context, r Request) (bool, error) {
+	if r.Status != RequestOpen || !r.Start.After(x.clock.now()) {
+		return false, nil
+	}
+	return x.memberActive(ctx, r.MemberID)
+}
+
+func (x *Exchange) memberActive(ctx context.Context, id int64) (bool, error) {
+	m, err := x.members.Member(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	return m.Status == StatusActive, nil
+}
+
+// behalf is the audit detail of a change made by someone other than the post's member.
+func behalf(by Actor, memberID int64, detail map[string]string) map[string]string {
+	if detail == nil {
+		detail = map[string]string{}
+	}
+	if by.ID != memberID {
+		detail["on_behalf_of_member"] = strconv.FormatInt(memberID, 10)
+	}
+	return detail
+}
+
+// Now is the time by the service's clock.
+func (x *Exchange) Now() time.Time { return x.clock.now() }
+
 func (x *Exchange) category(ctx context.Context, v *ValidationError, slug string) Category {
 	slug = strings.TrimSpace(slug)
 	if slug == "" {
@@ -202,10 +258,11 @@ func (x *Exchange) area(ctx context.Context, v *ValidationError, id int64) {
 
 // onBehalf is the audit detail of a post made by someone other than its member.
 func onBehalf(by Actor, m Member) map[string]string {
-	if by.ID == m.ID {
-		return map[string]string{}
+	detail := behalf(by, m.ID, nil)
+	if by.ID != m.ID {
+		detail["on_behalf_of"] = m.Name
 	}
-	return map[string]string{"on_behalf_of": m.Name}
+	return detail
 }
 
 // PostOffer posts an offer of support.
@@ -254,12 +311,12 @@ func (x *Exchange) Offer(ctx context.Context, by Actor, id int64) (OfferView, er
 		return OfferView{}, fmt.Errorf("offer %d: %w", id, err)
 	}
 	manage := owns(by, o.MemberID)
-	if !manage && (o.Status != OfferActive || !canPost(by.Role)) {
-		return OfferView{}, fmt.Errorf("offer %d: %w", id, ErrNotFound)
-	}
 	m, err := x.members.Member(ctx, o.MemberID)
 	if err != nil {
 		return OfferView{}, err
+	}
+	if !manage && (o.Status != OfferActive || m.Status != StatusActive || !canPost(by.Role)) {
+		return OfferView{}, fmt.Errorf("offer %d: %w", id, ErrNotFound)
 	}
 	cat, err := x.catalogue.Category(ctx, o.CategoryID)
 	if err != nil {
@@ -289,10 +346,14 @@ func (x *Exchange) UpdateOffer(ctx context.Context, by Actor, id int64, p OfferP
 			return err
 		}
 		if !owns(by, o.MemberID) {
-			return ErrForbidden
+			visible, err := x.offerVisible(ctx, o)
+			if err != nil {
+				return err
+			}
+			return refuse(visible)
 		}
 		if o.Status == OfferWithdrawn {
-			return &ConflictError{Message: "This offer was withdrawn, so it can no longer change. You can post a new one."}
+			return errWithdrawn
 		}
 		cat, err := x.catalogue.Category(ctx, o.CategoryID)
 		if err != nil {
@@ -320,17 +381,36 @@ func (x *Exchange) UpdateOffer(ctx context.Context, by Actor, id int64, p OfferP
 		if err := v.OrNil(); err != nil {
 			return err
 		}
+		readAt := o.UpdatedAt
 		o.CategoryID, o.Description, o.Slots = newCat.ID, strings.TrimSpace(in.Description), slots
 		o.RadiusKm, o.MaxPerWeek, o.UpdatedAt = *in.RadiusKm, *in.MaxPerWeek, x.clock.now()
-		if err := x.store.UpdateOffer(ctx, o, OfferActive, OfferPaused); err != nil {
+		if err := x.store.UpdateOffer(ctx, o, readAt); err != nil {
+			if errors.Is(err, ErrConflict) {
+				return x.offerConflict(ctx, id)
+			}
 			return err
 		}
-		return x.audit.Record(ctx, by, AuditOfferChanged, "offer", id, map[string]string{"change": "edited"})
+		return x.audit.Record(ctx, by, AuditOfferChanged, "offer", id, behalf(by, o.MemberID, map[string]string{"change": "edited"}))
 	})
 	if err != nil {
 		return Offer{}, fmt.Errorf("update offer %d: %w", id, err)
 	}
 	return o, nil
+}
+
+var errWithdrawn = &ConflictError{Message: "This offer was withdrawn, so it can no longer change. You can post a new one."}
+
+// offerConflict explains why a change to an offer did not take.
+func (x *Exchange) offerConflict(ctx context.Context, id int64) error {
+	fresh, err := x.store.Offer(ctx, id)
+	if err != nil {
+		return err
+	}
+	if fresh.Status == OfferWithdrawn {
+		return errWithdrawn
+	}
+	return &ConflictError{Message: "Someone changed this offer just now (it is " + strings.ToLower(fresh.Status.Label()) +
+		"). Nothing you sent was saved; look at it again and make your change once more."}
 }
 
 func slotInputs(slots []Slot) []SlotInput {
@@ -358,7 +438,11 @@ func (x *Exchange) SetOfferStatus(ctx context.Context, by Actor, id int64, to Of
 			return err
 		}
 		if !owns(by, o.MemberID) {
-			return ErrForbidden
+			visible, err := x.offerVisible(ctx, o)
+			if err != nil {
+				return err
+			}
+			return refuse(visible)
 		}
 		if o.Status == to {
 			return nil
@@ -371,10 +455,13 @@ func (x *Exchange) SetOfferStatus(ctx context.Context, by Actor, id int64, to Of
 			return &ConflictError{Message: "This offer is " + strings.ToLower(o.Status.Label()) + ", so it cannot be " + statusVerb(to) + "."}
 		}
 		o.Status, o.UpdatedAt = to, x.clock.now()
-		if err := x.store.UpdateOffer(ctx, o, from...); err != nil {
+		if err := x.store.SetOfferStatus(ctx, id, to, o.UpdatedAt, from...); err != nil {
+			if errors.Is(err, ErrConflict) {
+				return x.offerConflict(ctx, id)
+			}
 			return err
 		}
-		return x.audit.Record(ctx, by, AuditOfferChanged, "offer", id, map[string]string{"change": string(to)})
+		return x.audit.Record(ctx, by, AuditOfferChanged, "offer", id, behalf(by, o.MemberID, map[string]string{"change": string(to)}))
 	})
 	if err != nil {
 		return Offer{}, fmt.Errorf("offer %d to %s: %w", id, to, err)
@@ -483,7 +570,11 @@ func (x *Exchange) within(ctx context.Context, v *ValidationError, by Actor, are
 		v.Add("within_km", "Your account has no area, so distances cannot be measured from it; choose an area instead")
 		return only
 	}
-	home, _ := areaByID(areas, me.AreaID)
+	home, ok := areaByID(areas, me.AreaID)
+	if !ok {
+		v.Add("within_km", "Your area is no longer on the list, so distances cannot be measured from it; choose an area instead")
+		return only
+	}
 	ids := []int64{}
 	for _, a := range areas {
 		if DistanceKm(home.Lat, home.Lon, a.Lat, a.Lon) <= km && (only == nil || containsID(only, a.ID)) {
@@ -529,6 +620,9 @@ func (x *Exchange) BrowseOffers(ctx context.Context, by Actor, in BrowseInput) (
 	if in.Sort != "" && in.Sort != SortNewest {
 		return BrowsePage[OfferListing]{}, Invalid("sort", "Offers are listed newest first; there is no other order")
 	}
+	if s.after != nil && s.after.Sort != SortNewest {
+		return BrowsePage[OfferListing]{}, Invalid("cursor", "This cursor belongs to another list; start again without it")
+	}
 	days := 0 // an offer is weekly: a date range narrows it to the weekdays in the range
 	if !s.from.IsZero() && !s.to.IsZero() {
 		days = DaysBetween(s.from, s.to.Add(-time.Nanosecond), x.loc)
@@ -542,7 +636,7 @@ func (x *Exchange) BrowseOffers(ctx context.Context, by Actor, in BrowseInput) (
 	if len(rows) > s.limit {
 		page.Items = rows[:s.limit]
 		last := page.Items[s.limit-1]
-		page.Next = &Cursor{At: last.CreatedAt, ID: last.ID}
+		page.Next = &Cursor{Sort: SortNewest, At: last.CreatedAt, ID: last.ID}
 	}
 	for i := range page.Items {
 		if !owns(by, page.Items[i].MemberID) {

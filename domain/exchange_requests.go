@@ -58,6 +58,17 @@ func (x *Exchange) AskForSupport(ctx context.Context, by Actor, in RequestInput)
 	if in.ConsentToEscalate {
 		base.Escalation = &EscalationConsent{Wording: escalationWording(in.ConsentContact), IncludesContact: in.ConsentContact, GivenAt: now}
 	}
+	// Every occasion must be a valid time on its own: a weekly time can fall into the hour the
+	// clocks skip, or stretch past 12 hours across the night they go back.
+	start, end := in.Start.In(x.loc), in.End.In(x.loc)
+	for k := 1; k < weeks; k++ {
+		s, e := weekLater(start, k), weekLater(end, k)
+		if !e.After(s) || e.Sub(s) > MaxOccasion || s.In(x.loc).Format("15:04") != start.Format("15:04") {
+			v.Add("repeat_weeks", "The occasion on %s falls when the clocks change, so it would not be %s to %s; ask for that week separately",
+				s.In(x.loc).Format("Monday 2 January"), start.Format("15:04"), end.Format("15:04"))
+			return nil, v
+		}
+	}
 	var made []Request
 	err = x.tx.Transact(ctx, func(ctx context.Context) error {
 		if weeks > 1 {
@@ -67,7 +78,6 @@ func (x *Exchange) AskForSupport(ctx context.Context, by Actor, in RequestInput)
 			}
 			base.SeriesID = id
 		}
-		start, end := in.Start.In(x.loc), in.End.In(x.loc)
 		for k := range weeks {
 			r := base
 			r.Start, r.End = weekLater(start, k), weekLater(end, k)
@@ -119,12 +129,12 @@ func (x *Exchange) Request(ctx context.Context, by Actor, id int64) (RequestView
 		return RequestView{}, fmt.Errorf("request %d: %w", id, err)
 	}
 	full := owns(by, r.MemberID)
-	if !full && (r.Status != RequestOpen || !r.Start.After(x.clock.now()) || !canPost(by.Role)) {
-		return RequestView{}, fmt.Errorf("request %d: %w", id, ErrNotFound)
-	}
 	m, err := x.members.Member(ctx, r.MemberID)
 	if err != nil {
 		return RequestView{}, err
+	}
+	if !full && (r.Status != RequestOpen || !r.Start.After(x.clock.now()) || m.Status != StatusActive || !canPost(by.Role)) {
+		return RequestView{}, fmt.Errorf("request %d: %w", id, ErrNotFound)
 	}
 	cat, err := x.catalogue.Category(ctx, r.CategoryID)
 	if err != nil {
@@ -158,11 +168,16 @@ func (x *Exchange) UpdateRequest(ctx context.Context, by Actor, id int64, p Requ
 			return err
 		}
 		if !owns(by, r.MemberID) {
-			return ErrForbidden
+			visible, err := x.requestVisible(ctx, r)
+			if err != nil {
+				return err
+			}
+			return refuse(visible)
 		}
 		if r.Status != RequestOpen {
 			return notOpen(r)
 		}
+		readAt := r.UpdatedAt
 		cat, err := x.catalogue.Category(ctx, r.CategoryID)
 		if err != nil {
 			return err
@@ -208,17 +223,20 @@ func (x *Exchange) UpdateRequest(ctx context.Context, by Actor, id int64, p Requ
 			return err
 		}
 		r.UpdatedAt = now
-		if err := x.store.UpdateRequest(ctx, r); err != nil {
+		if err := x.store.UpdateRequest(ctx, r, readAt); err != nil {
 			if errors.Is(err, ErrConflict) {
 				fresh, ferr := x.store.Request(ctx, id)
 				if ferr != nil {
 					return ferr
 				}
-				return notOpen(fresh)
+				if fresh.Status != RequestOpen {
+					return notOpen(fresh)
+				}
+				return &ConflictError{Message: "Someone changed this request just now. Nothing you sent was saved; look at it again and make your change once more."}
 			}
 			return err
 		}
-		return x.audit.Record(ctx, by, AuditRequestChanged, "request", id, nil)
+		return x.audit.Record(ctx, by, AuditRequestChanged, "request", id, behalf(by, r.MemberID, nil))
 	})
 	if err != nil {
 		return Request{}, fmt.Errorf("update request %d: %w", id, err)
@@ -276,7 +294,11 @@ func (x *Exchange) CancelRequest(ctx context.Context, by Actor, id int64, reason
 			return err
 		}
 		if !owns(by, r.MemberID) {
-			return ErrForbidden
+			visible, err := x.requestVisible(ctx, r)
+			if err != nil {
+				return err
+			}
+			return refuse(visible)
 		}
 		v := &ValidationError{}
 		checkText(v, "reason", reason, true, maxCancelReasonLen, "Say why it is cancelled, so that a coordinator knows")
@@ -299,7 +321,7 @@ func (x *Exchange) CancelRequest(ctx context.Context, by Actor, id int64, reason
 			if err := x.store.CancelRequest(ctx, t.ID, reason, now); err != nil {
 				return err
 			}
-			if err := x.audit.Record(ctx, by, AuditRequestCancel, "request", t.ID, map[string]string{"reason": reason}); err != nil {
+			if err := x.audit.Record(ctx, by, AuditRequestCancel, "request", t.ID, behalf(by, t.MemberID, map[string]string{"reason": reason})); err != nil {
 				return err
 			}
 			n++
@@ -315,7 +337,8 @@ func (x *Exchange) CancelRequest(ctx context.Context, by Actor, id int64, reason
 	return n, nil
 }
 
-// MemberRequests lists a member's requests, to the member and to coordinators.
+// MemberRequests lists a member's requests: in full to the member, and to coordinators without
+// the private details (each request's own view has those, and records that it was seen).
 func (x *Exchange) MemberRequests(ctx context.Context, by Actor, memberID int64) ([]Request, error) {
 	if !owns(by, memberID) {
 		return nil, ErrForbidden
@@ -323,6 +346,11 @@ func (x *Exchange) MemberRequests(ctx context.Context, by Actor, memberID int64)
 	reqs, err := x.store.MemberRequests(ctx, memberID)
 	if err != nil {
 		return nil, fmt.Errorf("requests of member %d: %w", memberID, err)
+	}
+	if by.ID != memberID {
+		for i := range reqs {
+			reqs[i] = reqs[i].ForNeighbours()
+		}
 	}
 	return reqs, nil
 }
@@ -342,6 +370,9 @@ func (x *Exchange) BrowseRequests(ctx context.Context, by Actor, in BrowseInput)
 	default:
 		return BrowsePage[RequestListing]{}, Invalid("sort", "Sort by soonest or newest")
 	}
+	if s.after != nil && s.after.Sort != sort {
+		return BrowsePage[RequestListing]{}, Invalid("cursor", "This cursor belongs to a list in another order; start again without it")
+	}
 	rows, err := x.store.ListRequests(ctx, RequestQuery{CategoryID: s.categoryID, AreaIDs: s.areaIDs, From: s.from, To: s.to,
 		Words: s.words, Sort: sort, After: s.after, Limit: s.limit + 1, Now: x.clock.now()})
 	if err != nil {
@@ -355,7 +386,7 @@ func (x *Exchange) BrowseRequests(ctx context.Context, by Actor, in BrowseInput)
 		if sort == SortNewest {
 			at = last.CreatedAt
 		}
-		page.Next = &Cursor{At: at, ID: last.ID}
+		page.Next = &Cursor{Sort: sort, At: at, ID: last.ID}
 	}
 	for i := range page.Items {
 		page.Items[i].Request = page.Items[i].Request.ForNeighbours()

@@ -468,3 +468,208 @@ func uniq(ids []int64) map[int64]bool {
 	}
 	return m
 }
+
+// TestHiddenPostsAndSuspendedMembers: a member cannot find out that someone else's hidden post
+// exists, and a suspended member's posts disappear from neighbours' view until reinstated.
+func TestHiddenPostsAndSuspendedMembers(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		w := newExchangeWorld(t, st)
+		o, _ := w.x.PostOffer(ctx, w.annA, lifts(domain.SlotInput{"tue", "13:00", "17:00"}))
+		reqs, _ := w.x.AskForSupport(ctx, w.annA, domain.RequestInput{Category: "transport", Description: "A lift", Start: at(10, 9, 0), End: at(10, 10, 0)})
+		if _, err := w.x.SetOfferStatus(ctx, w.annA, o.ID, domain.OfferPaused); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.x.UpdateOffer(ctx, w.bobA, o.ID, domain.OfferPatch{Description: ptr("x")}); !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("editing someone else's paused offer: %v, want not found", err)
+		}
+		if _, err := w.x.UpdateRequest(ctx, w.bobA, reqs[0].ID, domain.RequestPatch{Description: ptr("x")}); !errors.Is(err, domain.ErrForbidden) {
+			t.Errorf("editing someone else's visible request: %v, want forbidden", err)
+		}
+		if _, err := w.x.SetOfferStatus(ctx, w.annA, o.ID, domain.OfferActive); err != nil {
+			t.Fatal(err)
+		}
+
+		if _, err := w.membership.Suspend(ctx, w.coord, w.ann.ID, "Complaint being looked into"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.x.Offer(ctx, w.bobA, o.ID); !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("a suspended member's offer shown: %v", err)
+		}
+		if _, err := w.x.Request(ctx, w.bobA, reqs[0].ID); !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("a suspended member's request shown: %v", err)
+		}
+		if p, _ := w.x.BrowseRequests(ctx, w.bobA, domain.BrowseInput{}); len(p.Items) != 0 {
+			t.Errorf("browse shows a suspended member's requests: %d", len(p.Items))
+		}
+		if p, _ := w.x.BrowseOffers(ctx, w.bobA, domain.BrowseInput{}); len(p.Items) != 0 {
+			t.Errorf("browse shows a suspended member's offers: %d", len(p.Items))
+		}
+		if v, err := w.x.Request(ctx, w.coord, reqs[0].ID); err != nil || !v.Full {
+			t.Errorf("a coordinator cannot see it: %v", err)
+		}
+		if _, err := w.membership.Reinstate(ctx, w.coord, w.ann.ID); err != nil {
+			t.Fatal(err)
+		}
+		if p, _ := w.x.BrowseRequests(ctx, w.bobA, domain.BrowseInput{}); len(p.Items) != 1 {
+			t.Errorf("after reinstating, browse shows %d requests", len(p.Items))
+		}
+		if _, err := w.membership.Suspend(ctx, w.coord, w.coord.ID, "me"); !sameFields(err, "status") {
+			t.Errorf("suspending oneself: %v", err)
+		}
+	})
+}
+
+// TestAnEditCannotUndoAChangeMadeMeanwhile writes a stale edit straight to the store, as a
+// request that read before someone else's change would.
+func TestAnEditCannotUndoAChangeMadeMeanwhile(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		w := newExchangeWorld(t, st)
+		reqs, _ := w.x.AskForSupport(ctx, w.annA, domain.RequestInput{Category: "transport", Description: "A lift", Start: at(10, 9, 0), End: at(10, 10, 0),
+			ConsentToEscalate: true})
+		stale, _ := st.Request(ctx, reqs[0].ID)
+		w.advance(time.Minute)
+		if _, err := w.x.UpdateRequest(ctx, w.annA, reqs[0].ID, domain.RequestPatch{ConsentToEscalate: ptr(false)}); err != nil {
+			t.Fatal(err)
+		}
+		stale.Description = "A lift, and a word"
+		if err := st.UpdateRequest(ctx, stale, stale.UpdatedAt); !errors.Is(err, domain.ErrConflict) {
+			t.Errorf("a stale edit of a request: %v, want a conflict", err)
+		}
+		if r, _ := st.Request(ctx, reqs[0].ID); r.ConsentToEscalate() || r.Description != "A lift" {
+			t.Errorf("the withdrawal was undone: %+v", r)
+		}
+
+		o, _ := w.x.PostOffer(ctx, w.annA, lifts(domain.SlotInput{"tue", "13:00", "17:00"}))
+		staleOffer, _ := st.Offer(ctx, o.ID)
+		w.advance(time.Minute)
+		if _, err := w.x.SetOfferStatus(ctx, w.annA, o.ID, domain.OfferPaused); err != nil {
+			t.Fatal(err)
+		}
+		staleOffer.Description = "changed"
+		if err := st.UpdateOffer(ctx, staleOffer, staleOffer.UpdatedAt); !errors.Is(err, domain.ErrConflict) {
+			t.Errorf("a stale edit of an offer: %v, want a conflict", err)
+		}
+		// An edit made after the pause keeps the offer paused.
+		if got, err := w.x.UpdateOffer(ctx, w.coord, o.ID, domain.OfferPatch{Description: ptr("Lifts, and help with shopping")}); err != nil || got.Status != domain.OfferPaused {
+			t.Errorf("edit after a pause: %+v %v", got, err)
+		}
+		if got, _ := st.Offer(ctx, o.ID); got.Status != domain.OfferPaused {
+			t.Errorf("stored status %s after an edit, want paused", got.Status)
+		}
+		events, _ := w.audit.List(ctx, w.admin, domain.AuditQuery{SubjectType: "offer", SubjectID: o.ID})
+		if len(events.Items) == 0 || events.Items[0].Detail["on_behalf_of_member"] != fmt.Sprint(w.ann.ID) {
+			t.Errorf("a coordinator's edit is not recorded as on the member's behalf: %+v", events.Items)
+		}
+	})
+}
+
+func TestSeriesAcrossTheClockChanges(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		w := newExchangeWorld(t, st)
+		// 01:30 on 29 March 2026 does not exist in London: the clocks go from 01:00 to 02:00.
+		_, err := w.x.AskForSupport(ctx, w.annA, domain.RequestInput{Category: "befriending-calls", Description: "A call",
+			Start: at(15, 1, 30), End: at(15, 2, 15), RepeatWeeks: 3})
+		var v *domain.ValidationError
+		if !errors.As(err, &v) || !strings.Contains(v.Message("repeat_weeks"), "Sunday 29 March falls when the clocks change") {
+			t.Errorf("a weekly time in the skipped hour: %v", err)
+		}
+		// 20:00 to 08:00 across 25 October 2026 would be 13 hours.
+		w.advance(200 * 24 * time.Hour) // 18 September
+		_, err = w.x.AskForSupport(ctx, w.annA, domain.RequestInput{Category: "sitting", Description: "Overnight sit",
+			Start: time.Date(2026, 10, 17, 20, 0, 0, 0, london), End: time.Date(2026, 10, 18, 8, 0, 0, 0, london), RepeatWeeks: 2})
+		if !errors.As(err, &v) || !strings.Contains(v.Message("repeat_weeks"), "Saturday 24 October") {
+			t.Errorf("an overnight series across the autumn change: %v", err)
+		}
+		if reqs, _ := w.x.MemberRequests(ctx, w.annA, w.ann.ID); len(reqs) != 0 {
+			t.Errorf("%d requests saved from refused series", len(reqs))
+		}
+	})
+}
+
+func TestBrowsePagingTiesAndEscaping(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		w := newExchangeWorld(t, st)
+		// Seven requests posted in the same instant, at two start times, and five offers likewise.
+		var all []int64
+		for i := range 7 {
+			r, err := w.x.AskForSupport(ctx, w.annA, domain.RequestInput{Category: "shopping-errands", Description: fmt.Sprintf("Shopping, 50%% off list %d", i),
+				Start: at(12+i%2, 10, 0), End: at(12+i%2, 11, 0)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, r[0].ID)
+		}
+		for range 5 {
+			if _, err := w.x.PostOffer(ctx, w.bobA, lifts(domain.SlotInput{"tue", "13:00", "17:00"})); err != nil {
+				t.Fatal(err)
+			}
+		}
+		walk := func(list func(cursor string) ([]int64, *domain.Cursor, error)) []int64 {
+			t.Helper()
+			var got []int64
+			cursor := ""
+			for range 20 {
+				ids, next, err := list(cursor)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, ids...)
+				if next == nil {
+					return got
+				}
+				cursor = next.String()
+			}
+			t.Fatal("paging did not end")
+			return nil
+		}
+		for _, sort := range []string{domain.SortSoonest, domain.SortNewest} {
+			got := walk(func(cursor string) ([]int64, *domain.Cursor, error) {
+				p, err := w.x.BrowseRequests(ctx, w.bobA, domain.BrowseInput{Sort: sort, Limit: 2, Cursor: cursor})
+				var ids []int64
+				for _, it := range p.Items {
+					ids = append(ids, it.ID)
+				}
+				return ids, p.Next, err
+			})
+			if len(got) != 7 || len(uniq(got)) != 7 {
+				t.Errorf("paging %s through ties: %v", sort, got)
+			}
+		}
+		offers := walk(func(cursor string) ([]int64, *domain.Cursor, error) {
+			p, err := w.x.BrowseOffers(ctx, w.annA, domain.BrowseInput{Limit: 2, Cursor: cursor})
+			var ids []int64
+			for _, it := range p.Items {
+				ids = append(ids, it.ID)
+			}
+			return ids, p.Next, err
+		})
+		if len(offers) != 5 || len(uniq(offers)) != 5 {
+			t.Errorf("paging offers: %v", offers)
+		}
+		// A cursor from one order is refused in the other.
+		p, _ := w.x.BrowseRequests(ctx, w.bobA, domain.BrowseInput{Sort: domain.SortNewest, Limit: 2})
+		if _, err := w.x.BrowseRequests(ctx, w.bobA, domain.BrowseInput{Sort: domain.SortSoonest, Cursor: p.Next.String()}); !sameFields(err, "cursor") {
+			t.Errorf("a newest cursor in soonest order: %v", err)
+		}
+		// Searching for LIKE's wildcards finds them literally.
+		for q, want := range map[string]int{"50%": 7, "%": 7, "_": 0, `\`: 0, "list_3": 0, "list 3": 1} {
+			p, err := w.x.BrowseRequests(ctx, w.bobA, domain.BrowseInput{Query: q, Limit: 100})
+			if err != nil || len(p.Items) != want {
+				t.Errorf("search %q found %d, want %d (%v)", q, len(p.Items), want, err)
+			}
+		}
+		// A coordinator's list of a member's requests leaves out the private details.
+		r, _ := w.x.AskForSupport(ctx, w.annA, domain.RequestInput{Category: "transport", Description: "A lift", PrivateNotes: "Door code 1234",
+			Start: at(14, 9, 0), End: at(14, 10, 0)})
+		list, _ := w.x.MemberRequests(ctx, w.coord, w.ann.ID)
+		for _, x := range list {
+			if x.ID == r[0].ID && x.PrivateNotes != "" {
+				t.Error("a coordinator's list of a member's requests shows private notes")
+			}
+		}
+	})
+}

@@ -25,6 +25,8 @@ type MemberStore interface {
 	// SetMemberRole and SetMemberPassword change one thing each, so that they cannot undo a
 	// change made at the same time to another field.
 	SetMemberRole(ctx context.Context, id int64, role Role, at time.Time) error
+	// SetMemberStatus moves a member from one status to another (ErrConflict if not in from).
+	SetMemberStatus(ctx context.Context, id int64, from, to MemberStatus, at time.Time) error
 	SetMemberPassword(ctx context.Context, id int64, hash string, at time.Time) error
 	AddConsent(ctx context.Context, c *Consent) error
 	Consents(ctx context.Context, memberID int64) ([]Consent, error)
@@ -445,6 +447,53 @@ func (s *Membership) ChangeRole(ctx context.Context, by Actor, id int64, role Ro
 	})
 	if err != nil {
 		return Member{}, fmt.Errorf("change role of member %d: %w", id, err)
+	}
+	return m, nil
+}
+
+// Suspend stops an active member from signing in and hides their posts from neighbours, until a
+// coordinator reinstates them. Coordinators only, and not themselves.
+func (s *Membership) Suspend(ctx context.Context, by Actor, id int64, reason string) (Member, error) {
+	return s.setStatus(ctx, by, id, StatusActive, StatusSuspended, reason)
+}
+
+// Reinstate makes a suspended member active again. Coordinators only.
+func (s *Membership) Reinstate(ctx context.Context, by Actor, id int64) (Member, error) {
+	return s.setStatus(ctx, by, id, StatusSuspended, StatusActive, "")
+}
+
+func (s *Membership) setStatus(ctx context.Context, by Actor, id int64, from, to MemberStatus, reason string) (Member, error) {
+	if err := requireCoordinator(by); err != nil {
+		return Member{}, err
+	}
+	if by.ID == id {
+		return Member{}, Invalid("status", "You cannot change your own membership; ask another coordinator")
+	}
+	reason = strings.TrimSpace(reason)
+	if to == StatusSuspended {
+		v := &ValidationError{}
+		checkText(v, "reason", reason, true, maxDeclineReasonLen, "Say why, for the record")
+		if err := v.OrNil(); err != nil {
+			return Member{}, err
+		}
+	}
+	var m Member
+	err := s.tx.Transact(ctx, func(ctx context.Context) error {
+		var err error
+		if m, err = s.members.Member(ctx, id); err != nil {
+			return err
+		}
+		if m.Status != from {
+			return &ConflictError{Message: m.Name + " is " + strings.ToLower(m.Status.Label()) + ", so this cannot be done."}
+		}
+		m.Status, m.UpdatedAt = to, s.clock.now()
+		if err := s.members.SetMemberStatus(ctx, id, from, to, m.UpdatedAt); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, by, AuditStatusChanged, "member", id, map[string]string{"from": string(from), "to": string(to), "reason": reason})
+	})
+	if err != nil {
+		return Member{}, fmt.Errorf("member %d to %s: %w", id, to, err)
 	}
 	return m, nil
 }

@@ -33,12 +33,13 @@ func (s *Store) SeedUsed(ctx context.Context, seed uint64) (bool, error) {
 }
 
 // SaveCommunity stores a synthetic community in one transaction, in batches. Areas whose code
-// exists already are reused. Every member gets passwordHash and the data-holding consent.
+// exists already are reused. Every member gets passwordHash (empty: they cannot sign in) and the
+// data-holding consent.
 func (s *Store) SaveCommunity(ctx context.Context, c synthetic.Community, passwordHash string) error {
 	return s.Transact(ctx, func(ctx context.Context) error {
 		db := s.conn(ctx)
 		var existing []areaRow
-		if err := db.Where("code LIKE ?", "SY%").Find(&existing).Error; err != nil {
+		if err := db.Where("code LIKE ?", "SYN%").Find(&existing).Error; err != nil {
 			return translate(err)
 		}
 		byCode := map[string]int64{}

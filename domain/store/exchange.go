@@ -93,28 +93,39 @@ func (s *Store) Offer(ctx context.Context, id int64) (domain.Offer, error) {
 	return row.domain()
 }
 
-// UpdateOffer writes an offer's fields while its stored status is one of expect.
-func (s *Store) UpdateOffer(ctx context.Context, o domain.Offer, expect ...domain.OfferStatus) error {
+// UpdateOffer writes an offer's content (never its status) if it is not withdrawn and nobody has
+// changed it since it was read, when its updated_at was readAt; ErrConflict otherwise.
+func (s *Store) UpdateOffer(ctx context.Context, o domain.Offer, readAt time.Time) error {
 	row, err := offerToRow(o)
 	if err != nil {
 		return err
 	}
-	statuses := make([]string, len(expect))
-	for i, e := range expect {
-		statuses[i] = string(e)
+	res := s.conn(ctx).Model(&offerRow{}).Where("id = ? AND status <> ? AND updated_at = ?", o.ID, string(domain.OfferWithdrawn), readAt.UTC()).
+		Updates(map[string]any{"category_id": row.CategoryID, "description": row.Description, "slots": row.Slots, "slot_days": row.SlotDays,
+			"radius_km": row.RadiusKm, "max_per_week": row.MaxPerWeek, "search_text": row.SearchText, "updated_at": row.UpdatedAt})
+	return s.offerChanged(ctx, o.ID, res)
+}
+
+// SetOfferStatus moves an offer to another status while its status is one of from.
+func (s *Store) SetOfferStatus(ctx context.Context, id int64, to domain.OfferStatus, at time.Time, from ...domain.OfferStatus) error {
+	statuses := make([]string, len(from))
+	for i, f := range from {
+		statuses[i] = string(f)
 	}
-	res := s.conn(ctx).Model(&offerRow{}).Where("id = ? AND status IN ?", o.ID, statuses).Updates(map[string]any{
-		"category_id": row.CategoryID, "description": row.Description, "slots": row.Slots, "slot_days": row.SlotDays,
-		"radius_km": row.RadiusKm, "max_per_week": row.MaxPerWeek, "status": row.Status, "search_text": row.SearchText,
-		"updated_at": row.UpdatedAt})
+	res := s.conn(ctx).Model(&offerRow{}).Where("id = ? AND status IN ?", id, statuses).
+		Updates(map[string]any{"status": string(to), "updated_at": at.UTC()})
+	return s.offerChanged(ctx, id, res)
+}
+
+func (s *Store) offerChanged(ctx context.Context, id int64, res *gorm.DB) error {
 	if res.Error != nil {
-		return fmt.Errorf("store: unable to update offer %d: %w", o.ID, translate(res.Error))
+		return fmt.Errorf("store: unable to update offer %d: %w", id, translate(res.Error))
 	}
 	if res.RowsAffected == 0 {
-		if _, err := s.Offer(ctx, o.ID); err != nil {
+		if _, err := s.Offer(ctx, id); err != nil {
 			return err
 		}
-		return fmt.Errorf("store: offer %d changed meanwhile: %w", o.ID, domain.ErrConflict)
+		return fmt.Errorf("store: offer %d changed meanwhile: %w", id, domain.ErrConflict)
 	}
 	return nil
 }
@@ -284,16 +295,19 @@ func (s *Store) Request(ctx context.Context, id int64) (domain.Request, error) {
 	return row.domain(), nil
 }
 
-// UpdateRequest writes a request's editable fields while it is open.
-func (s *Store) UpdateRequest(ctx context.Context, r domain.Request) error {
+// UpdateRequest writes a request's editable fields while it is open and nobody has changed it
+// since it was read, when its updated_at was readAt; ErrConflict otherwise.
+func (s *Store) UpdateRequest(ctx context.Context, r domain.Request, readAt time.Time) error {
 	row := requestToRow(r)
-	return s.updateRequestIfOpen(ctx, r.ID, map[string]any{
-		"area_id": row.AreaID, "description": row.Description, "private_notes": row.PrivateNotes,
-		"for_whom_name": row.ForWhomName, "for_whom_relationship": row.ForWhomRelationship,
-		"start_at": row.StartAt, "end_at": row.EndAt, "urgency": row.Urgency, "needs_check": row.NeedsCheck,
-		"escalation_consent_wording": row.EscalationConsentWording, "escalation_consent_contact": row.EscalationConsentContact,
-		"escalation_consent_at": row.EscalationConsentAt, "escalation_consent_withdrawn_at": row.EscalationConsentWithdrawnAt,
-		"search_text": row.SearchText, "updated_at": row.UpdatedAt})
+	res := s.conn(ctx).Model(&requestRow{}).Where("id = ? AND status = ? AND updated_at = ?", r.ID, string(domain.RequestOpen), readAt.UTC()).
+		Updates(map[string]any{
+			"area_id": row.AreaID, "description": row.Description, "private_notes": row.PrivateNotes,
+			"for_whom_name": row.ForWhomName, "for_whom_relationship": row.ForWhomRelationship,
+			"start_at": row.StartAt, "end_at": row.EndAt, "urgency": row.Urgency, "needs_check": row.NeedsCheck,
+			"escalation_consent_wording": row.EscalationConsentWording, "escalation_consent_contact": row.EscalationConsentContact,
+			"escalation_consent_at": row.EscalationConsentAt, "escalation_consent_withdrawn_at": row.EscalationConsentWithdrawnAt,
+			"search_text": row.SearchText, "updated_at": row.UpdatedAt})
+	return s.requestChanged(ctx, r.ID, res)
 }
 
 // SetRequestStatus moves a request to another status, whatever it was (the matcher and tests).
@@ -310,11 +324,12 @@ func (s *Store) SetRequestStatus(ctx context.Context, id int64, status domain.Re
 
 // CancelRequest cancels a request while it is open.
 func (s *Store) CancelRequest(ctx context.Context, id int64, reason string, at time.Time) error {
-	return s.updateRequestIfOpen(ctx, id, map[string]any{"status": string(domain.RequestCancelled), "cancel_reason": reason, "updated_at": at.UTC()})
+	res := s.conn(ctx).Model(&requestRow{}).Where("id = ? AND status = ?", id, string(domain.RequestOpen)).
+		Updates(map[string]any{"status": string(domain.RequestCancelled), "cancel_reason": reason, "updated_at": at.UTC()})
+	return s.requestChanged(ctx, id, res)
 }
 
-func (s *Store) updateRequestIfOpen(ctx context.Context, id int64, cols map[string]any) error {
-	res := s.conn(ctx).Model(&requestRow{}).Where("id = ? AND status = ?", id, string(domain.RequestOpen)).Updates(cols)
+func (s *Store) requestChanged(ctx context.Context, id int64, res *gorm.DB) error {
 	if res.Error != nil {
 		return fmt.Errorf("store: unable to update request %d: %w", id, translate(res.Error))
 	}
@@ -322,7 +337,7 @@ func (s *Store) updateRequestIfOpen(ctx context.Context, id int64, cols map[stri
 		if _, err := s.Request(ctx, id); err != nil {
 			return err
 		}
-		return fmt.Errorf("store: request %d is no longer open: %w", id, domain.ErrConflict)
+		return fmt.Errorf("store: request %d changed meanwhile: %w", id, domain.ErrConflict)
 	}
 	return nil
 }
@@ -367,7 +382,7 @@ func (s *Store) ListRequests(ctx context.Context, q domain.RequestQuery) ([]doma
 	db := s.conn(ctx).Table("requests r").
 		Select("r.*, m.name AS first_name").
 		Joins("JOIN members m ON m.id = r.member_id").
-		Where("r.status = ? AND r.start_at > ?", string(domain.RequestOpen), q.Now.UTC())
+		Where("r.status = ? AND r.start_at > ? AND m.status = ?", string(domain.RequestOpen), q.Now.UTC(), string(domain.StatusActive))
 	if q.CategoryID != 0 {
 		db = db.Where("r.category_id = ?", q.CategoryID)
 	}

@@ -147,6 +147,11 @@ func (s *Store) SetMemberRole(ctx context.Context, id int64, role domain.Role, a
 	return s.updateMemberIf(ctx, id, "", map[string]any{"role": string(role), "updated_at": at.UTC()})
 }
 
+// SetMemberStatus moves a member from one status to another.
+func (s *Store) SetMemberStatus(ctx context.Context, id int64, from, to domain.MemberStatus, at time.Time) error {
+	return s.updateMemberIf(ctx, id, from, map[string]any{"status": string(to), "updated_at": at.UTC()})
+}
+
 // SetMemberPassword changes only a member's password hash.
 func (s *Store) SetMemberPassword(ctx context.Context, id int64, hash string, at time.Time) error {
 	return s.updateMemberIf(ctx, id, "", map[string]any{"password_hash": hash, "updated_at": at.UTC()})

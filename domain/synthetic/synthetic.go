@@ -17,7 +17,8 @@ import (
 // EmailDomain is the domain of every synthetic member's email (reserved: it can never deliver).
 const EmailDomain = "synthetic.invalid"
 
-// Password is every synthetic member's password, so that load tests can sign in as anyone.
+// Password is every synthetic member's password, so that load tests can sign in as anyone
+// (except in a database that also holds real members, where they cannot sign in at all).
 const Password = "synthetic-member"
 
 // Plan is what to make.
@@ -135,7 +136,7 @@ func Make(p Plan, cats []domain.Category) (Community, error) {
 		c.Members = append(c.Members, domain.Member{
 			Name:  first + " " + last,
 			Email: fmt.Sprintf("%s.%s.s%d.%d@%s", strings.ToLower(first), strings.ToLower(last), p.Seed, i+1, EmailDomain),
-			Phone: fmt.Sprintf("07700 9%05d", rng.IntN(100000)), Role: domain.RoleMember, Status: domain.StatusActive,
+			Phone: fmt.Sprintf("07700 900%03d", rng.IntN(1000)), Role: domain.RoleMember, Status: domain.StatusActive,
 			AreaID: pickArea(), Synthetic: true, CreatedAt: joined.UTC(), UpdatedAt: joined.UTC(),
 		})
 	}
@@ -244,7 +245,7 @@ func makeAreas(rng *rand.Rand, n int) []domain.Area {
 		r, col := i/cols, i%cols
 		lat := centreLat - spanLatDeg/2 + (float64(r)+0.2+0.6*rng.Float64())*spanLatDeg/float64(rows)
 		lon := centreLon - spanLonDeg/2 + (float64(col)+0.2+0.6*rng.Float64())*spanLonDeg/float64(cols)
-		areas[i] = domain.Area{Name: names[i], Code: fmt.Sprintf("SY%d", i+1), Lat: math.Round(lat*1e4) / 1e4, Lon: math.Round(lon*1e4) / 1e4}
+		areas[i] = domain.Area{Name: names[i], Code: fmt.Sprintf("SYN%d", i+1), Lat: math.Round(lat*1e4) / 1e4, Lon: math.Round(lon*1e4) / 1e4}
 	}
 	return areas
 }
