@@ -68,6 +68,7 @@ func memberParam(c *fiber.Ctx) (int64, error) {
 
 type offerRequest struct {
 	MemberID    int64       `json:"member_id"`
+	Status      *string     `json:"status"`
 	Category    *string     `json:"category"`
 	Description *string     `json:"description"`
 	Slots       *[]slotJSON `json:"slots"`
@@ -120,6 +121,9 @@ func (s *Server) apiPostOffer(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
+	if req.Status != nil {
+		return domain.Invalid("status", "A new offer is active; pause it afterwards if need be")
+	}
 	in := domain.OfferInput{MemberID: req.MemberID, RadiusKm: req.RadiusKm, MaxPerWeek: req.MaxPerWeek}
 	if req.Category != nil {
 		in.Category = *req.Category
@@ -171,6 +175,15 @@ func (s *Server) apiPatchOffer(c *fiber.Ctx) error {
 	}
 	if req.MemberID != 0 {
 		return domain.Invalid("member_id", "An offer cannot move to another member; post a new one for them")
+	}
+	if req.Status != nil {
+		if req.Category != nil || req.Description != nil || req.Slots != nil || req.RadiusKm != nil || req.MaxPerWeek != nil {
+			return domain.Invalid("status", "Change the status on its own, not with other fields")
+		}
+		if _, err := s.svc.Exchange.SetOfferStatus(c.UserContext(), s.actor(c), id, domain.OfferStatus(*req.Status)); err != nil {
+			return err
+		}
+		return s.sendOffer(c, fiber.StatusOK, id)
 	}
 	p := domain.OfferPatch{Category: req.Category, Description: req.Description, RadiusKm: req.RadiusKm, MaxPerWeek: req.MaxPerWeek}
 	if req.Slots != nil {
@@ -257,7 +270,9 @@ func (s *Server) apiRequests(c *fiber.Ctx) error {
 		}
 		items := make([]requestJSON, len(reqs))
 		for i, r := range reqs {
-			items[i] = toRequestJSON(domain.RequestListing{Request: r, FirstName: m.FirstName()}, true, cats)
+			// A coordinator's list of someone's requests leaves out the private details (the
+			// service has removed them): each request's own view shows them, and is audited.
+			items[i] = toRequestJSON(domain.RequestListing{Request: r, FirstName: m.FirstName()}, memberID == by.ID, cats)
 		}
 		return sendJSON(c, fiber.StatusOK, list[requestJSON]{Items: items})
 	}

@@ -117,7 +117,7 @@ func (s *Server) supportPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	now := c.Context().Time()
+	now := s.svc.Exchange.Now()
 	var upcoming, past []domain.Request
 	for _, r := range reqs {
 		if r.End.After(now) && (r.Status == domain.RequestOpen || r.Status == domain.RequestMatched || r.Status == domain.RequestEscalated) {

@@ -357,8 +357,26 @@ func TestNoPageOrEndpointLeaksContactDetails(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Hidden posts too: a paused offer and a cancelled request, which neighbours must not find.
+		paused, err := h.svc.Exchange.PostOffer(ctx, by, domain.OfferInput{Category: "companionship", Description: "Chats",
+			Slots: []domain.SlotInput{{Day: "fri", From: "09:00", To: "12:00"}}, RadiusKm: &km, MaxPerWeek: &n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.svc.Exchange.SetOfferStatus(ctx, by, paused.ID, domain.OfferPaused); err != nil {
+			t.Fatal(err)
+		}
+		cancelled, err := h.svc.Exchange.AskForSupport(ctx, by, domain.RequestInput{Category: "transport", Description: "A lift for Ignatius Quarrington",
+			PrivateNotes: "Key safe code 9", Start: time.Date(day.Year(), day.Month(), day.Day(), 15, 0, 0, 0, london),
+			End: time.Date(day.Year(), day.Month(), day.Day(), 16, 0, 0, 0, london)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.svc.Exchange.CancelRequest(ctx, by, cancelled[0].ID, "Ignatius is better", false); err != nil {
+			t.Fatal(err)
+		}
 		secrets := []string{poster.Email, poster.Phone, "Quarrington", "Key safe code", "Ignatius", "philippa.q"}
-		ids := map[string]string{"offers": itoa(o.ID), "requests": itoa(reqs[0].ID)}
+		ids := map[string][]string{"offers": {itoa(o.ID), itoa(paused.ID)}, "requests": {itoa(reqs[0].ID), itoa(cancelled[0].ID)}}
 		viewer := h.as(domain.RoleMember)
 		checked := 0
 		for _, r := range h.srv.Routes() {
@@ -366,29 +384,38 @@ func TestNoPageOrEndpointLeaksContactDetails(t *testing.T) {
 				continue
 			}
 			path := strings.ReplaceAll(r.Path, "*", "css/coop.css")
-			for kind, id := range ids {
-				p := path
-				if strings.Contains(p, ":id") {
-					if !strings.Contains(p, kind) {
-						continue
+			for kind, list := range ids {
+				for _, id := range list {
+					p := path
+					if strings.Contains(p, ":id") {
+						if !strings.Contains(p, kind) {
+							continue
+						}
+						p = strings.ReplaceAll(p, ":id", id)
 					}
-					p = strings.ReplaceAll(p, ":id", id)
-				}
-				for _, q := range []string{"", "?category=sitting", "?member_id=" + itoa(poster.ID)} {
-					res := viewer.get(p + q)
-					checked++
-					for _, s := range secrets {
-						if strings.Contains(body(res), s) {
-							t.Errorf("GET %s%s shows another member's %q", p, q, s)
+					for _, q := range []string{"", "?category=sitting", "?member_id=" + itoa(poster.ID)} {
+						res := viewer.get(p + q)
+						checked++
+						for _, s := range secrets {
+							if strings.Contains(body(res), s) {
+								t.Errorf("GET %s%s shows another member's %q", p, q, s)
+							}
 						}
 					}
 				}
 			}
 		}
+		for _, hidden := range []string{"/offers/" + itoa(paused.ID), "/requests/" + itoa(cancelled[0].ID), "/api/v1/offers/" + itoa(paused.ID),
+			"/api/v1/requests/" + itoa(cancelled[0].ID)} {
+			expectStatus(t, viewer.get(hidden), http.StatusNotFound)
+		}
+		// Trying to change a hidden post gets "not found" too, so ids cannot be probed.
+		expectStatus(t, viewer.postForm("/offers/"+itoa(paused.ID)+"/withdraw", nil), http.StatusNotFound)
+		expectStatus(t, viewer.api("POST", "/api/v1/requests/"+itoa(cancelled[0].ID)+"/cancel", map[string]any{"reason": "x"}), http.StatusNotFound)
 		if checked < 40 {
 			t.Errorf("only %d pages and endpoints checked", checked)
 		}
 		// And the poster and coordinators do see them, so the check above is not vacuous.
-		contains(t, h.as(domain.RoleCoordinator).get("/requests/"+ids["requests"]), "Key safe code", "Ignatius", poster.Phone)
+		contains(t, h.as(domain.RoleCoordinator).get("/requests/"+ids["requests"][0]), "Key safe code", "Ignatius", poster.Phone)
 	})
 }

@@ -146,7 +146,7 @@ func (s *Server) renderMember(c *fiber.Ctx, status int, fp formPage) error {
 	}
 	return s.render(c, status, "pages/member", m.Name, fp.into(fiber.Map{
 		"Member": m, "Consents": r.Consents, "Areas": r.Areas, "CanChangeRole": by.Role == domain.RoleAdmin && by.ID != m.ID,
-		"Offers": offers, "Requests": reqs, "Categories": cats,
+		"Offers": offers, "Requests": reqs, "Categories": cats, "CanSuspend": by.ID != m.ID,
 	}))
 }
 
@@ -237,6 +237,66 @@ func (s *Server) apiPatchMember(c *fiber.Ctx) error {
 		if m, err = s.svc.Membership.ChangeRole(c.UserContext(), by, id, domain.Role(*req.Role)); err != nil {
 			return err
 		}
+	}
+	return sendJSON(c, fiber.StatusOK, toMemberJSON(m))
+}
+
+// suspendMember and reinstateMember answer the buttons on a member's page.
+func (s *Server) suspendMember(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	values := map[string]string{"reason": strings.Clone(c.FormValue("reason"))}
+	m, err := s.svc.Membership.Suspend(c.UserContext(), s.actor(c), id, values["reason"])
+	if err != nil {
+		return retryForm(err, func(p problem) error { return s.renderMember(c, p.Status, failed(values, p)) })
+	}
+	s.flash(c, m.Name+" is suspended: they cannot sign in, and neighbours no longer see their posts.")
+	return c.Redirect("/coordinate/members/"+itoa(id), fiber.StatusSeeOther)
+}
+
+func (s *Server) reinstateMember(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.svc.Membership.Reinstate(c.UserContext(), s.actor(c), id)
+	if err != nil {
+		return retryForm(err, func(p problem) error { return s.renderMember(c, p.Status, failed(nil, p)) })
+	}
+	s.flash(c, m.Name+" is an active member again.")
+	return c.Redirect("/coordinate/members/"+itoa(id), fiber.StatusSeeOther)
+}
+
+type suspendRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (s *Server) apiSuspendMember(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	var req suspendRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	m, err := s.svc.Membership.Suspend(c.UserContext(), s.actor(c), id, req.Reason)
+	if err != nil {
+		return err
+	}
+	return sendJSON(c, fiber.StatusOK, toMemberJSON(m))
+}
+
+func (s *Server) apiReinstateMember(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.svc.Membership.Reinstate(c.UserContext(), s.actor(c), id)
+	if err != nil {
+		return err
 	}
 	return sendJSON(c, fiber.StatusOK, toMemberJSON(m))
 }

@@ -110,7 +110,7 @@ func (s *Server) requestFormData(c *fiber.Ctx, fp formPage, forMember *domain.Me
 	}
 	return fp.into(fiber.Map{"Categories": cats, "Areas": areas, "ForMember": forMember, "Urgencies": domain.Urgencies,
 		"ConsentWording": domain.EscalationConsentWording, "ContactWording": domain.EscalationContactWording,
-		"MaxWeeks": domain.MaxSeriesWeeks, "Today": time.Now().In(s.svc.Exchange.Location()).Format("2006-01-02")}), nil
+		"MaxWeeks": domain.MaxSeriesWeeks, "Today": s.svc.Exchange.Now().In(s.svc.Exchange.Location()).Format("2006-01-02")}), nil
 }
 
 func (s *Server) newRequestPage(c *fiber.Ctx) error {

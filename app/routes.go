@@ -54,6 +54,8 @@ func (s *Server) registerRoutes() {
 	s.post("/coordinate/members", coordinators, s.addMember)
 	s.get("/coordinate/members/:id", coordinators, s.memberPage)
 	s.post("/coordinate/members/:id/role", admins, s.changeRole)
+	s.post("/coordinate/members/:id/suspend", coordinators, s.suspendMember)
+	s.post("/coordinate/members/:id/reinstate", coordinators, s.reinstateMember)
 	s.get("/coordinate/areas", coordinators, s.areasPage)
 	s.post("/coordinate/areas", coordinators, s.createArea)
 	s.get("/coordinate/areas/:id", coordinators, s.areaPage)
@@ -77,6 +79,8 @@ func (s *Server) registerRoutes() {
 	s.post("/api/v1/members", coordinators, s.apiAddMember)
 	s.get("/api/v1/members/:id", coordinators, s.apiMember)
 	s.patch("/api/v1/members/:id", admins, s.apiPatchMember)
+	s.post("/api/v1/members/:id/suspend", coordinators, s.apiSuspendMember)
+	s.post("/api/v1/members/:id/reinstate", coordinators, s.apiReinstateMember)
 	s.get("/api/v1/areas", public, s.apiAreas) // people applying to join choose one
 	s.post("/api/v1/areas", coordinators, s.apiCreateArea)
 	s.get("/api/v1/areas/:id", public, s.apiArea)

@@ -71,6 +71,8 @@ var wantAccess = map[string]string{
 	"POST /coordinate/applications/:id/decline": "coordinator,admin", "GET /coordinate/members": "coordinator,admin",
 	"GET /coordinate/members/new": "coordinator,admin", "POST /coordinate/members": "coordinator,admin",
 	"GET /coordinate/members/:id": "coordinator,admin", "POST /coordinate/members/:id/role": "admin",
+	"POST /coordinate/members/:id/suspend": "coordinator,admin", "POST /coordinate/members/:id/reinstate": "coordinator,admin",
+	"POST /api/v1/members/:id/suspend": "coordinator,admin", "POST /api/v1/members/:id/reinstate": "coordinator,admin",
 	"GET /coordinate/areas": "coordinator,admin", "POST /coordinate/areas": "coordinator,admin",
 	"GET /coordinate/areas/:id": "coordinator,admin", "POST /coordinate/areas/:id": "coordinator,admin",
 	"POST /coordinate/areas/:id/delete": "coordinator,admin", "GET /coordinate/categories": "coordinator,admin",

@@ -209,8 +209,9 @@ func TestSeed(t *testing.T) {
 			if code, _, stderr := runCLI(t, env, "", "seed", "--members", "10", "--seed", "6"); code != 1 || !strings.Contains(stderr, "holds 1 real member(s)") {
 				t.Errorf("seeding over a real member: %d %s", code, stderr)
 			}
-			if code, _, stderr := runCLI(t, env, "", "seed", "--members", "10", "--seed", "6", "--force"); code != 0 {
-				t.Errorf("seeding with --force: %d %s", code, stderr)
+			code, out, stderr = runCLI(t, env, "", "seed", "--members", "10", "--seed", "6", "--force")
+			if code != 0 || !strings.Contains(out, "cannot sign in") {
+				t.Errorf("seeding with --force: %d %s%s", code, out, stderr)
 			}
 
 			ctx := context.Background()
@@ -220,7 +221,14 @@ func TestSeed(t *testing.T) {
 			}
 			defer st.Close()
 			svc, _ := services(st, domain.PasswordHasher{}, london)
-			page, err := svc.Membership.Members(ctx, domain.SystemActor("test"), domain.MemberQuery{Search: "@synthetic.invalid", Page: domain.PageQuery{Limit: 1}})
+			forced, err := svc.Membership.Members(ctx, domain.SystemActor("test"), domain.MemberQuery{Search: ".s6.", Page: domain.PageQuery{Limit: 1}})
+			if err != nil || len(forced.Items) != 1 {
+				t.Fatalf("members seeded with --force: %v", err)
+			}
+			if _, _, err := svc.Accounts.SignIn(ctx, forced.Items[0].Email, "synthetic-member", domain.Origin{IP: "x"}); err == nil {
+				t.Error("a synthetic member seeded beside real ones can sign in with the published password")
+			}
+			page, err := svc.Membership.Members(ctx, domain.SystemActor("test"), domain.MemberQuery{Search: ".s5.", Page: domain.PageQuery{Limit: 1}})
 			if err != nil || len(page.Items) != 1 {
 				t.Fatalf("synthetic members: %v", err)
 			}

@@ -36,6 +36,10 @@ func main() {
 	warmup := flag.Duration("warmup", 3*time.Second, "send at the rate for this long first, without measuring")
 	seed := flag.Uint64("seed", 1, "the seed for choosing paths")
 	flag.Parse()
+	if *rate < 1 || *duration <= 0 || *warmup < 0 {
+		fmt.Fprintln(os.Stderr, "loadgen: give a -rate of 1 or more and a positive -duration")
+		os.Exit(2)
+	}
 	if err := run(*base, *email, *password, *bearer, *pathsFile, *path, *rate, *duration, *warmup, *seed); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
