@@ -18,7 +18,18 @@ func (s *Server) coordinatePage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, fiber.StatusOK, "pages/coordinate", "Coordinating", fiber.Map{"Waiting": waiting})
+	data := fiber.Map{"Waiting": waiting}
+	passes, err := s.svc.Matches.LatestPasses(c.UserContext(), s.actor(c), 1)
+	if err != nil {
+		return err
+	}
+	if len(passes) > 0 {
+		data["Latest"] = passes[0]
+	}
+	if data["Notices"], err = s.svc.Matches.Notices(c.UserContext(), s.actor(c), 5); err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, "pages/coordinate", "Coordinating", data)
 }
 
 // auditPage shows the audit log, newest first, optionally for one action or record.

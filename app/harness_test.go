@@ -59,10 +59,11 @@ func newHarnessAt(t *testing.T, st *store.Store, baseURL string) *harness {
 	audit := domain.NewAudit(st, clock)
 	limiter := domain.NewRateLimiter(st, clock)
 	svc := app.Services{
-		Membership: domain.NewMembership(st, st, st, audit, limiter, hasher, clock),
+		Membership: domain.NewMembership(st, st, st, st, audit, limiter, hasher, clock),
 		Accounts:   domain.NewAccounts(st, st, st, audit, limiter, hasher, clock),
 		Catalogue:  domain.NewCatalogue(st, st, audit, clock),
-		Exchange:   domain.NewExchange(st, st, st, st, audit, clock, london),
+		Exchange:   domain.NewExchange(st, st, st, st, st, audit, clock, london),
+		Matches:    domain.NewMatches(st),
 		Audit:      audit,
 	}
 	base, _ := url.Parse(baseURL)

@@ -176,7 +176,24 @@ func (s *Server) templateFuncs() template.FuncMap {
 			}
 			return "for someone they support (" + rel + ")"
 		},
-		"inc":     func(i int) int { return i + 1 },
+		"inc": func(i int) int { return i + 1 },
+		// plural picks the word for a count: plural 1 "match" "matches".
+		"plural": func(n int, one, many string) string {
+			if n == 1 {
+				return one
+			}
+			return many
+		},
+		// seconds says how long something took: "40 milliseconds", "2.5 seconds", "12 seconds".
+		"seconds": func(d time.Duration) string {
+			if d < time.Second {
+				return fmt.Sprintf("%d milliseconds", d.Milliseconds())
+			}
+			if d < 10*time.Second {
+				return fmt.Sprintf("%.1f seconds", d.Seconds())
+			}
+			return fmt.Sprintf("%.0f seconds", d.Seconds())
+		},
 		"dayCode": domain.DayCode,
 		"days":    func() []time.Weekday { return domain.DaysFromMonday },
 		"clock":   domain.FormatClock,

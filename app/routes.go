@@ -67,6 +67,8 @@ func (s *Server) registerRoutes() {
 	s.post("/coordinate/categories/:id", coordinators, s.updateCategory)
 	s.post("/coordinate/categories/:id/delete", coordinators, s.deleteCategory)
 	s.get("/coordinate/audit", coordinators, s.auditPage)
+	s.get("/coordinate/matching", coordinators, s.matchingPage)
+	s.get("/coordinate/unmatched", coordinators, s.unmatchedPage)
 
 	// The JSON API.
 	s.get("/api/v1/openapi.json", public, s.openAPI)

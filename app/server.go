@@ -29,6 +29,7 @@ type Services struct {
 	Accounts   *domain.Accounts
 	Catalogue  *domain.Catalogue
 	Exchange   *domain.Exchange
+	Matches    *domain.Matches
 	Audit      *domain.Audit
 }
 
@@ -81,6 +82,9 @@ func newServer(cfg Config, svc Services, health Health, extra func(*Server)) (*S
 	s := &Server{cfg: cfg, svc: svc, health: health, log: cfg.Logger, csrf: csrfGuard{key: cfg.SecretKey, secure: cfg.BaseURL.Scheme == "https"}}
 	var err error
 	if s.assets, err = hashAssets(static.FS); err != nil {
+		return nil, err
+	}
+	if err = cfg.Metrics.Register(passCollector{matches: svc.Matches, log: cfg.Logger}); err != nil {
 		return nil, err
 	}
 	if s.metrics, err = newHTTPMetrics(cfg.Metrics); err != nil {

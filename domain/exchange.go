@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -143,6 +144,7 @@ const (
 // members for themselves or by coordinators on a member's behalf.
 type Exchange struct {
 	store     ExchangeStore
+	proposals ProposalStore
 	members   MemberStore
 	catalogue CatalogueStore
 	tx        Transactor
@@ -152,8 +154,8 @@ type Exchange struct {
 }
 
 // NewExchange returns the offers and requests service; loc is the co-op's time zone.
-func NewExchange(store ExchangeStore, members MemberStore, catalogue CatalogueStore, tx Transactor, audit *Audit, clock Clock, loc *time.Location) *Exchange {
-	return &Exchange{store: store, members: members, catalogue: catalogue, tx: tx, audit: audit, clock: clock, loc: loc}
+func NewExchange(store ExchangeStore, proposals ProposalStore, members MemberStore, catalogue CatalogueStore, tx Transactor, audit *Audit, clock Clock, loc *time.Location) *Exchange {
+	return &Exchange{store: store, proposals: proposals, members: members, catalogue: catalogue, tx: tx, audit: audit, clock: clock, loc: loc}
 }
 
 // Location is the co-op's time zone, in which slots and dates are read.
@@ -381,7 +383,7 @@ func (x *Exchange) UpdateOffer(ctx context.Context, by Actor, id int64, p OfferP
 		if err := v.OrNil(); err != nil {
 			return err
 		}
-		readAt := o.UpdatedAt
+		readAt, before := o.UpdatedAt, o
 		o.CategoryID, o.Description, o.Slots = newCat.ID, strings.TrimSpace(in.Description), slots
 		o.RadiusKm, o.MaxPerWeek, o.UpdatedAt = *in.RadiusKm, *in.MaxPerWeek, x.clock.now()
 		if err := x.store.UpdateOffer(ctx, o, readAt); err != nil {
@@ -389,6 +391,13 @@ func (x *Exchange) UpdateOffer(ctx context.Context, by Actor, id int64, p OfferP
 				return x.offerConflict(ctx, id)
 			}
 			return err
+		}
+		// A proposal made from when and how far the helper said they could go may no longer
+		// hold; the next pass looks again.
+		if before.CategoryID != o.CategoryID || before.RadiusKm != o.RadiusKm || before.MaxPerWeek != o.MaxPerWeek || !slices.Equal(before.Slots, o.Slots) {
+			if _, err := x.proposals.WithdrawProposals(ctx, ProposalScope{OfferID: id}, WithdrawnOfferChanged, o.UpdatedAt); err != nil {
+				return err
+			}
 		}
 		return x.audit.Record(ctx, by, AuditOfferChanged, "offer", id, behalf(by, o.MemberID, map[string]string{"change": "edited"}))
 	})
@@ -460,6 +469,11 @@ func (x *Exchange) SetOfferStatus(ctx context.Context, by Actor, id int64, to Of
 				return x.offerConflict(ctx, id)
 			}
 			return err
+		}
+		if to != OfferActive {
+			if _, err := x.proposals.WithdrawProposals(ctx, ProposalScope{OfferID: id}, WithdrawnOfferStopped, o.UpdatedAt); err != nil {
+				return err
+			}
 		}
 		return x.audit.Record(ctx, by, AuditOfferChanged, "offer", id, behalf(by, o.MemberID, map[string]string{"change": string(to)}))
 	})

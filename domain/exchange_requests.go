@@ -177,7 +177,7 @@ func (x *Exchange) UpdateRequest(ctx context.Context, by Actor, id int64, p Requ
 		if r.Status != RequestOpen {
 			return notOpen(r)
 		}
-		readAt := r.UpdatedAt
+		readAt, before := r.UpdatedAt, r
 		cat, err := x.catalogue.Category(ctx, r.CategoryID)
 		if err != nil {
 			return err
@@ -236,12 +236,30 @@ func (x *Exchange) UpdateRequest(ctx context.Context, by Actor, id int64, p Requ
 			}
 			return err
 		}
+		if changesTheNeed(before, r) {
+			if _, err := x.proposals.WithdrawProposals(ctx, ProposalScope{RequestIDs: []int64{id}}, WithdrawnRequestChanged, now); err != nil {
+				return err
+			}
+		}
 		return x.audit.Record(ctx, by, AuditRequestChanged, "request", id, behalf(by, r.MemberID, nil))
 	})
 	if err != nil {
 		return Request{}, fmt.Errorf("update request %d: %w", id, err)
 	}
 	return r, nil
+}
+
+// changesTheNeed reports whether an edit changes what a proposed helper was chosen for: a new
+// private note or consent does not, a new time, place or description does.
+func changesTheNeed(a, b Request) bool {
+	who := func(p *SupportedPerson) SupportedPerson {
+		if p == nil {
+			return SupportedPerson{}
+		}
+		return *p
+	}
+	return a.Description != b.Description || a.AreaID != b.AreaID || !a.Start.Equal(b.Start) || !a.End.Equal(b.End) ||
+		a.Urgency != b.Urgency || a.NeedsCheck != b.NeedsCheck || who(a.ForWhom) != who(b.ForWhom)
 }
 
 // patchConsent gives or withdraws the consent to escalate, keeping the wording and times.
@@ -319,6 +337,9 @@ func (x *Exchange) CancelRequest(ctx context.Context, by Actor, id int64, reason
 				continue
 			}
 			if err := x.store.CancelRequest(ctx, t.ID, reason, now); err != nil {
+				return err
+			}
+			if _, err := x.proposals.WithdrawProposals(ctx, ProposalScope{RequestIDs: []int64{t.ID}}, WithdrawnRequestCancelled, now); err != nil {
 				return err
 			}
 			if err := x.audit.Record(ctx, by, AuditRequestCancel, "request", t.ID, behalf(by, t.MemberID, map[string]string{"reason": reason})); err != nil {

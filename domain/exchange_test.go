@@ -36,7 +36,7 @@ func newExchangeWorld(t *testing.T, st *store.Store) *exchangeWorld {
 	t.Helper()
 	w := &exchangeWorld{world: newWorld(t, st)}
 	clock := domain.Clock(func() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now })
-	w.x = domain.NewExchange(st, st, st, st, w.audit, clock, london)
+	w.x = domain.NewExchange(st, st, st, st, st, w.audit, clock, london)
 	ctx := context.Background()
 	mk := func(name, code string, lat, lon float64) domain.Area {
 		a, err := w.catalogue.CreateArea(ctx, w.coord, domain.AreaInput{Name: name, Code: code, Lat: &lat, Lon: &lon})

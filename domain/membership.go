@@ -87,18 +87,19 @@ const maxDeclineReasonLen = 1000
 
 // Membership runs applications, approvals and the member list.
 type Membership struct {
-	members MemberStore
-	areas   CatalogueStore
-	tx      Transactor
-	audit   *Audit
-	limiter *RateLimiter
-	hasher  PasswordHasher
-	clock   Clock
+	members   MemberStore
+	proposals ProposalStore
+	areas     CatalogueStore
+	tx        Transactor
+	audit     *Audit
+	limiter   *RateLimiter
+	hasher    PasswordHasher
+	clock     Clock
 }
 
 // NewMembership returns the membership service.
-func NewMembership(members MemberStore, areas CatalogueStore, tx Transactor, audit *Audit, limiter *RateLimiter, hasher PasswordHasher, clock Clock) *Membership {
-	return &Membership{members: members, areas: areas, tx: tx, audit: audit, limiter: limiter, hasher: hasher, clock: clock}
+func NewMembership(members MemberStore, proposals ProposalStore, areas CatalogueStore, tx Transactor, audit *Audit, limiter *RateLimiter, hasher PasswordHasher, clock Clock) *Membership {
+	return &Membership{members: members, proposals: proposals, areas: areas, tx: tx, audit: audit, limiter: limiter, hasher: hasher, clock: clock}
 }
 
 const duplicateEmailMessage = "There is already a member or an application with this email address. " +
@@ -489,6 +490,11 @@ func (s *Membership) setStatus(ctx context.Context, by Actor, id int64, from, to
 		m.Status, m.UpdatedAt = to, s.clock.now()
 		if err := s.members.SetMemberStatus(ctx, id, from, to, m.UpdatedAt); err != nil {
 			return err
+		}
+		if to == StatusSuspended {
+			if _, err := s.proposals.WithdrawProposals(ctx, ProposalScope{MemberID: id}, WithdrawnMemberSuspended, m.UpdatedAt); err != nil {
+				return err
+			}
 		}
 		return s.audit.Record(ctx, by, AuditStatusChanged, "member", id, map[string]string{"from": string(from), "to": string(to), "reason": reason})
 	})

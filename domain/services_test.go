@@ -37,7 +37,7 @@ func newWorld(t *testing.T, st *store.Store) *world {
 	clock := domain.Clock(func() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now })
 	w.audit = domain.NewAudit(st, clock)
 	limiter := domain.NewRateLimiter(st, clock)
-	w.membership = domain.NewMembership(st, st, st, w.audit, limiter, cheap, clock)
+	w.membership = domain.NewMembership(st, st, st, st, w.audit, limiter, cheap, clock)
 	w.accounts = domain.NewAccounts(st, st, st, w.audit, limiter, cheap, clock)
 	w.catalogue = domain.NewCatalogue(st, st, w.audit, clock)
 	ctx := context.Background()

@@ -8,22 +8,31 @@ import (
 // Pruner deletes records that have lapsed and says how many.
 type Pruner func(ctx context.Context) (int64, error)
 
-// HousekeepingSchedule is when lapsed sessions and old rate-limit records are deleted.
+// Prune names what a pruner deletes, for the log: "sessions", "attempts".
+type Prune struct {
+	What  string
+	Prune Pruner
+}
+
+// HousekeepingSchedule is when lapsed records are deleted.
 const HousekeepingSchedule = "@every 15m"
 
-// Housekeeping deletes lapsed sessions and rate-limit records no window needs any more.
-func Housekeeping(log *slog.Logger, sessions, attempts Pruner) Job {
+// Housekeeping runs each pruner in turn (lapsed sessions, rate-limit records no window needs,
+// old matcher passes and notices), stopping at the first that fails.
+func Housekeeping(log *slog.Logger, prunes ...Prune) Job {
 	return func(ctx context.Context) error {
-		s, err := sessions(ctx)
-		if err != nil {
-			return err
+		var deleted []any
+		total := int64(0)
+		for _, p := range prunes {
+			n, err := p.Prune(ctx)
+			if err != nil {
+				return err
+			}
+			deleted = append(deleted, p.What+"_deleted", n)
+			total += n
 		}
-		a, err := attempts(ctx)
-		if err != nil {
-			return err
-		}
-		if s+a > 0 {
-			log.Info("housekeeping", "sessions_deleted", s, "attempts_deleted", a)
+		if total > 0 {
+			log.Info("housekeeping", deleted...)
 		}
 		return nil
 	}

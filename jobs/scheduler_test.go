@@ -132,16 +132,16 @@ func TestHousekeepingPrunesBoth(t *testing.T) {
 	log, out := testLogger()
 	var calls []string
 	job := Housekeeping(log,
-		func(context.Context) (int64, error) { calls = append(calls, "sessions"); return 3, nil },
-		func(context.Context) (int64, error) { calls = append(calls, "attempts"); return 7, nil })
+		Prune{"sessions", func(context.Context) (int64, error) { calls = append(calls, "sessions"); return 3, nil }},
+		Prune{"attempts", func(context.Context) (int64, error) { calls = append(calls, "attempts"); return 7, nil }})
 	if err := job(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(calls, ",") != "sessions,attempts" || !strings.Contains(out.String(), "sessions_deleted=3 attempts_deleted=7") {
 		t.Errorf("calls %v, log %s", calls, out)
 	}
-	failing := Housekeeping(log, func(context.Context) (int64, error) { return 0, errors.New("db away") },
-		func(context.Context) (int64, error) { t.Error("went on after a failure"); return 0, nil })
+	failing := Housekeeping(log, Prune{"sessions", func(context.Context) (int64, error) { return 0, errors.New("db away") }},
+		Prune{"attempts", func(context.Context) (int64, error) { t.Error("went on after a failure"); return 0, nil }})
 	if err := failing(context.Background()); err == nil {
 		t.Error("a failing prune was not reported")
 	}

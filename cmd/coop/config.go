@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
@@ -27,6 +28,7 @@ type Config struct {
 	SecretKey      string // empty: generated and kept in the database
 	SMTPURL        *url.URL
 	LogFormat      string
+	LogLevel       slog.Level
 	TrustedProxies []netip.Prefix
 }
 
@@ -44,6 +46,7 @@ var settings = []setting{
 	{"COOP_SECRET_KEY", "secret-key", "", "key for sessions, forms and signatures, 32+ characters (default: generated once and kept in the database)"},
 	{"COOP_SMTP_URL", "smtp-url", "", "mail server for email, smtp://user:pass@host:587 or smtps://... (default: no email)"},
 	{"COOP_LOG_FORMAT", "log-format", "text", "log format: text or json"},
+	{"COOP_LOG_LEVEL", "log-level", "info", "least important log messages written: debug, info, warn or error"},
 	{"COOP_TRUSTED_PROXIES", "trusted-proxies", "", "load balancers whose X-Forwarded-For is believed: addresses or CIDR ranges, comma-separated (default none)"},
 }
 
@@ -138,6 +141,9 @@ func loadConfig(fs *flag.FlagSet, flags map[string]*string, env func(string) (st
 	cfg.LogFormat = value["COOP_LOG_FORMAT"]
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		bad("COOP_LOG_FORMAT", "%q is not a log format; use text or json", cfg.LogFormat)
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(value["COOP_LOG_LEVEL"])); err != nil || value["COOP_LOG_LEVEL"] == "" {
+		bad("COOP_LOG_LEVEL", "%q is not a log level; use debug, info, warn or error", value["COOP_LOG_LEVEL"])
 	}
 
 	for _, raw := range strings.Split(value["COOP_TRUSTED_PROXIES"], ",") {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/coop-exchange/coop/domain"
 	"github.com/coop-exchange/coop/domain/store"
+	"github.com/coop-exchange/coop/jobs"
 )
 
 func cmdDemo(ctx context.Context, args []string, env env, io streams) error {
@@ -41,7 +42,7 @@ sign-ins, then serves until Ctrl-C. COOP_DATABASE_URL is ignored.`, io)
 	cfg.Database = store.Location{Dialect: store.SQLite, DSN: path}
 	cfg.DatabaseURL = "sqlite:" + path
 
-	log := newLogger(io.err, cfg.LogFormat)
+	log := newLogger(io.err, cfg)
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -54,6 +55,10 @@ sign-ins, then serves until Ctrl-C. COOP_DATABASE_URL is ignored.`, io)
 	people, err := seedDemo(ctx, st, cfg.Location)
 	if err != nil {
 		return fmt.Errorf("fill the demo co-op: %w", err)
+	}
+	// The first pass now, so that the coordinators' pages show what the matcher proposes.
+	if _, err := p.matcher.Pass(ctx, jobs.PassOptions{}); err != nil {
+		return fmt.Errorf("the demo's first matcher pass: %w", err)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -116,6 +116,15 @@ func seedDemo(ctx context.Context, st *store.Store, loc *time.Location) ([]demoS
 	if err := seedDemoPosts(ctx, svc.Exchange, members, loc); err != nil {
 		return nil, err
 	}
+	// Aisha sits with children and older people, which needs a check: the coordinator saw her
+	// DBS certificate.
+	now := time.Now().UTC()
+	aisha := members["Aisha"]
+	if err := st.AddCheck(ctx, &domain.Check{MemberID: aisha.ID, Kind: "DBS", Level: "enhanced", CertificateNumber: "001234567890",
+		IssuedOn: now.AddDate(-1, 0, 0), ExpiresOn: now.AddDate(2, 0, 0), UpdateService: true, VerifiedBy: coordinator.ID,
+		VerifiedAt: now, CreatedAt: now}); err != nil {
+		return nil, fmt.Errorf("check of Aisha: %w", err)
+	}
 
 	for i, a := range demoApplicants {
 		_, err := svc.Membership.Apply(ctx, domain.ApplicationInput{Name: a.name, Email: a.email, Phone: a.phone,
@@ -162,7 +171,8 @@ var demoOffers = []demoOffer{
 
 type demoRequest struct {
 	who, category, what string
-	inDays, hour, hours int
+	day                 time.Weekday // the next one at least two days ahead
+	hour, hours         int
 	weeks               int
 	urgency             string
 	forName, forRel     string
@@ -170,12 +180,18 @@ type demoRequest struct {
 	consent             bool
 }
 
+// The requests fall on the days the offers are free, so that the first pass proposes helpers for
+// most of them, and explains the rest.
 var demoRequests = []demoRequest{
-	{"Helen", "transport", "A lift to the hospital for an outpatient appointment, and back.", 5, 10, 2, 0, "soon", "Frank", "my dad",
+	{"Helen", "transport", "A lift to the hospital for an outpatient appointment, and back.", time.Monday, 10, 2, 0, "soon", "Frank", "my dad",
 		"Frank lives at 4 Mill Row; he walks with a stick.", true},
-	{"Kwame", "companionship", "Someone to sit and chat with my gran while I am at work.", 3, 14, 2, 6, "routine", "Esther", "my gran", "", false},
-	{"Sophie", "shopping-errands", "A weekly shop from the list I will leave; I am recovering from an operation.", 2, 10, 1, 0, "soon", "", "", "", true},
-	{"Rob", "sitting", "Sitting with my two children (6 and 9) for an evening while I visit my mum in hospital.", 4, 18, 4, 0, "urgent", "", "", "", true},
+	{"Kwame", "companionship", "Someone to sit and chat with my gran while I am at work.", time.Tuesday, 14, 2, 6, "routine", "Esther", "my gran", "", false},
+	{"Sophie", "shopping-errands", "A weekly shop from the list I will leave; I am recovering from an operation.", time.Saturday, 10, 1, 0, "soon", "", "", "", true},
+	{"Rob", "sitting", "Sitting with my two children (6 and 9) for an evening while I visit my mum in hospital.", time.Thursday, 18, 4, 0, "urgent", "", "", "", true},
+	{"Fatima", "sitting", "Someone to sit with my mum, who has dementia, while I go to my own appointment.", time.Friday, 14, 3, 0, "routine", "Rukhsana", "my mum",
+		"Mum's flat is on the ground floor; the key safe code is given on the day.", true},
+	{"Gareth", "transport", "A lift to the physiotherapy clinic and back.", time.Tuesday, 10, 1, 0, "routine", "", "", "", false},
+	{"Ewan", "befriending-calls", "A friendly call for my grandad, who lives alone since my gran died.", time.Monday, 18, 1, 0, "routine", "Angus", "my grandad", "", false},
 }
 
 // seedDemoPosts gives the demo's members some offers and requests, in the days ahead.
@@ -192,7 +208,10 @@ func seedDemoPosts(ctx context.Context, x *domain.Exchange, members map[string]d
 	for _, r := range demoRequests {
 		m := members[r.who]
 		by := domain.Actor{ID: m.ID, Name: m.Name, Role: m.Role}
-		day := today.AddDate(0, 0, r.inDays)
+		day := today.AddDate(0, 0, 2)
+		for day.Weekday() != r.day {
+			day = day.AddDate(0, 0, 1)
+		}
 		start := time.Date(day.Year(), day.Month(), day.Day(), r.hour, 0, 0, 0, loc)
 		in := domain.RequestInput{Category: r.category, Description: r.what, Start: start, End: start.Add(time.Duration(r.hours) * time.Hour),
 			RepeatWeeks: r.weeks, Urgency: r.urgency, PrivateNotes: r.notes, ConsentToEscalate: r.consent,

@@ -18,10 +18,10 @@ import (
 	"github.com/coop-exchange/coop/jobs"
 )
 
-// newLogger builds the process's logger in the configured format.
-func newLogger(w io.Writer, format string) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
-	if format == "json" {
+// newLogger builds the process's logger in the configured format and level.
+func newLogger(w io.Writer, cfg Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
@@ -34,7 +34,7 @@ func configure(ctx context.Context, fs *flag.FlagSet, flags map[string]*string, 
 	if err != nil {
 		return Config{}, nil, nil, err
 	}
-	log := newLogger(std.err, cfg.LogFormat)
+	log := newLogger(std.err, cfg)
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return Config{}, nil, nil, err
@@ -71,10 +71,11 @@ func services(st *store.Store, hasher domain.PasswordHasher, loc *time.Location)
 	audit := domain.NewAudit(st, clock)
 	limiter := domain.NewRateLimiter(st, clock)
 	return app.Services{
-		Membership: domain.NewMembership(st, st, st, audit, limiter, hasher, clock),
+		Membership: domain.NewMembership(st, st, st, st, audit, limiter, hasher, clock),
 		Accounts:   domain.NewAccounts(st, st, st, audit, limiter, hasher, clock),
 		Catalogue:  domain.NewCatalogue(st, st, audit, clock),
-		Exchange:   domain.NewExchange(st, st, st, st, audit, clock, loc),
+		Exchange:   domain.NewExchange(st, st, st, st, st, audit, clock, loc),
+		Matches:    domain.NewMatches(st),
 		Audit:      audit,
 	}, limiter
 }
@@ -86,6 +87,7 @@ type platform struct {
 	store     *store.Store
 	server    *app.Server
 	scheduler *jobs.Scheduler
+	matcher   *jobs.Matcher
 }
 
 // newPlatform migrates the database and builds the server and the scheduler.
@@ -111,13 +113,25 @@ func newPlatform(ctx context.Context, cfg Config, st *store.Store, log *slog.Log
 		return nil, err
 	}
 	sched := jobs.NewScheduler(log, cfg.Location)
-	err = sched.Add("housekeeping", jobs.HousekeepingSchedule,
-		jobs.Housekeeping(log.With("job", "housekeeping"), svc.Accounts.PruneSessions, limiter.Prune))
+	keep := func(prune func(context.Context, time.Time) (int64, error)) jobs.Pruner {
+		return func(ctx context.Context) (int64, error) { return prune(ctx, time.Now().Add(-keepMatcherRecords)) }
+	}
+	err = sched.Add("housekeeping", jobs.HousekeepingSchedule, jobs.Housekeeping(log.With("job", "housekeeping"),
+		jobs.Prune{What: "sessions", Prune: svc.Accounts.PruneSessions}, jobs.Prune{What: "attempts", Prune: limiter.Prune},
+		jobs.Prune{What: "match_passes", Prune: keep(st.PrunePasses)}, jobs.Prune{What: "notices", Prune: keep(st.PruneNotices)}))
 	if err != nil {
 		return nil, err
 	}
-	return &platform{cfg: cfg, log: log, store: st, server: server, scheduler: sched}, nil
+	matchLog := log.With("job", "match")
+	matcher := jobs.NewMatcher(st, st, cfg.Location, nil, matchLog, jobs.NewMatchMetrics(reg))
+	if err := sched.Add("match", cfg.MatchSchedule, jobs.MatchJob(matcher, matchLog)); err != nil {
+		return nil, fmt.Errorf("COOP_MATCH_SCHEDULE: %w", err)
+	}
+	return &platform{cfg: cfg, log: log, store: st, server: server, scheduler: sched, matcher: matcher}, nil
 }
+
+// keepMatcherRecords is how long the matcher's passes and the notices to coordinators are kept.
+const keepMatcherRecords = 90 * 24 * time.Hour
 
 // shutdownGrace is how long in-flight requests and running jobs get to finish after SIGTERM.
 const shutdownGrace = 25 * time.Second

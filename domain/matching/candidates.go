@@ -95,11 +95,13 @@ type prepared struct {
 	offers  []Offer
 	index   map[int64]*catIndex // by category
 	offered map[int64]bool      // categories someone offers, wherever they are
-	lonDeg  float64             // a cell's width in degrees of longitude at the region's latitude
+	// unlocated counts, by category, the helpers offering it whose location is unknown.
+	unlocated map[int64]int
+	lonDeg    float64 // a cell's width in degrees of longitude at the region's latitude
 }
 
 func prepare(in Input) *prepared {
-	p := &prepared{in: in, hIndex: map[int64]int32{}, index: map[int64]*catIndex{}, offered: map[int64]bool{}}
+	p := &prepared{in: in, hIndex: map[int64]int32{}, index: map[int64]*catIndex{}, offered: map[int64]bool{}, unlocated: map[int64]int{}}
 	sumLat, n := 0.0, 0
 	for _, h := range in.Helpers {
 		if h.Located {
@@ -133,6 +135,7 @@ func prepare(in Input) *prepared {
 	}
 	p.offers = slices.Clone(in.Offers)
 	slices.SortFunc(p.offers, func(a, b Offer) int { return cmp64(a.ID, b.ID) })
+	unlocatedSeen := map[[2]int64]bool{}
 	for i, o := range p.offers {
 		hi, ok := p.hIndex[o.HelperID]
 		if !ok {
@@ -141,6 +144,10 @@ func prepare(in Input) *prepared {
 		p.offered[o.CategoryID] = true
 		h := p.helpers[hi]
 		if !h.Located {
+			if !unlocatedSeen[[2]int64{o.CategoryID, h.ID}] {
+				unlocatedSeen[[2]int64{o.CategoryID, h.ID}] = true
+				p.unlocated[o.CategoryID]++
+			}
 			continue
 		}
 		ci := p.index[o.CategoryID]
@@ -477,6 +484,10 @@ func (p *prepared) why(r *Request, f funnel) (Code, string) {
 		return NoLocation, "the area where it is needed has no location, so no distance can be measured"
 	case f.offered == 0:
 		return NoOffers, "nobody offers " + cat + " at the moment"
+	case f.inRange == 0 && p.unlocated[r.CategoryID] > 0:
+		n := p.unlocated[r.CategoryID]
+		return HelpersUnlocated, fmt.Sprintf("no helper for %s is known to be within range of %s: %s offering it %s no location", cat,
+			r.AreaName, helpers(n), map[bool]string{true: "has", false: "have"}[n == 1])
 	case f.inRange == 0:
 		return NoneInRange, "no helper for " + cat + " within range of " + r.AreaName
 	case f.notOwn == 0:

@@ -91,6 +91,7 @@ const (
 	NoLocation        Code = "no_location"
 	NoOffers          Code = "no_offers"
 	NoneInRange       Code = "none_in_range"
+	HelpersUnlocated  Code = "helpers_unlocated"
 	OnlyOwnOffers     Code = "only_own_offers"
 	NoneFree          Code = "none_free"
 	NoneChecked       Code = "none_checked"
@@ -100,8 +101,37 @@ const (
 	TakenByOther      Code = "taken_by_other"
 )
 
+// Label says briefly what a code means, for lists and filters.
+func (c Code) Label() string {
+	switch c {
+	case NoLocation:
+		return "Where it is needed has no location"
+	case NoOffers:
+		return "Nobody offers this kind of support"
+	case HelpersUnlocated:
+		return "The only helpers have no location"
+	case NoneInRange:
+		return "No helper within range"
+	case OnlyOwnOffers:
+		return "The only helper in range is the requester"
+	case NoneFree:
+		return "No helper in range is free then"
+	case NoneChecked:
+		return "No helper in range and free has a current check"
+	case DeclinedBefore:
+		return "Helpers in range declined it or were turned down before"
+	case HelpersBusy:
+		return "Helpers are committed, at their weekly limit or answering another proposal"
+	case TakenByMoreUrgent:
+		return "Helpers were proposed for more urgent requests"
+	case TakenByOther:
+		return "Helpers were proposed for other requests"
+	}
+	return string(c)
+}
+
 // Codes lists every code, for metrics and filters.
-var Codes = []Code{NoLocation, NoOffers, NoneInRange, OnlyOwnOffers, NoneFree, NoneChecked, DeclinedBefore, HelpersBusy, TakenByMoreUrgent, TakenByOther}
+var Codes = []Code{NoLocation, NoOffers, HelpersUnlocated, NoneInRange, OnlyOwnOffers, NoneFree, NoneChecked, DeclinedBefore, HelpersBusy, TakenByMoreUrgent, TakenByOther}
 
 // Unmatched is a request left without a proposal, and why.
 type Unmatched struct {

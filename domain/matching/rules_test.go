@@ -90,7 +90,7 @@ func TestRulesAtTheirEdges(t *testing.T) {
 			in.Helpers[0].Commitments = []Commitment{{sun, sun.Add(time.Hour)}, {sun.Add(3 * time.Hour), sun.Add(4 * time.Hour)}}
 		}, true, "", ""},
 		{"a request without a location", func(in *Input) { in.Requests[0].Located = false }, false, NoLocation, ""},
-		{"a helper without a location", func(in *Input) { in.Helpers[0].Located = false }, false, NoneInRange, ""},
+		{"a helper without a location", func(in *Input) { in.Helpers[0].Located = false }, false, HelpersUnlocated, "no helper for transport is known to be within range of Bridge End: one helper offering it has no location"},
 		{"nobody offers the category", func(in *Input) { in.Offers[0].CategoryID = 3 }, false, NoOffers, "nobody offers transport at the moment"},
 		{"a request that has started", func(in *Input) {
 			in.Requests[0].Start, in.Requests[0].End = now.Add(-time.Minute), now.Add(time.Hour)

@@ -118,12 +118,12 @@ func (s *solver) unmatched(r int) (Code, string) {
 		if len(s.adj[r]) == 1 {
 			return TakenByMoreUrgent, "a helper was available but was proposed for a more urgent request"
 		}
-		return TakenByMoreUrgent, fmt.Sprintf("%s available, but proposed for other requests, some more urgent", helpers(len(s.adj[r])))
+		return TakenByMoreUrgent, fmt.Sprintf("%s could help, but each was proposed for another request, some more urgent", helpers(len(s.adj[r])))
 	}
 	if len(s.adj[r]) == 1 {
-		return TakenByOther, "a helper was available but was proposed for another request that only they could take"
+		return TakenByOther, "a helper was available but was proposed for another request, and a helper considers one proposal at a time"
 	}
-	return TakenByOther, fmt.Sprintf("%s available, but proposed for other requests that only they could take", helpers(len(s.adj[r])))
+	return TakenByOther, fmt.Sprintf("%s could help, but each was proposed for another request, and a helper considers one proposal at a time", helpers(len(s.adj[r])))
 }
 
 func (s *solver) set(r int, k int32) {

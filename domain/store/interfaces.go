@@ -11,4 +11,6 @@ var (
 	_ domain.RateLimitStore = (*Store)(nil)
 	_ domain.Transactor     = (*Store)(nil)
 	_ domain.ExchangeStore  = (*Store)(nil)
+	_ domain.MatchStore     = (*Store)(nil)
+	_ domain.ProposalStore  = (*Store)(nil)
 )

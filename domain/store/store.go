@@ -96,6 +96,7 @@ type Store struct {
 	dialect    Dialect
 	log        *slog.Logger
 	migrations *goose.Provider
+	locks      localLocks
 }
 
 // Open connects to the database at loc. It does not apply migrations (see Migrate).

@@ -15,9 +15,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	_ "github.com/glebarez/go-sqlite"  // the database/sql driver for running SQL on a test's SQLite file
 	_ "github.com/jackc/pgx/v5/stdlib" // the database/sql driver for creating and dropping test databases
 
 	"github.com/coop-exchange/coop/domain/store"
@@ -40,10 +42,54 @@ func ForEachDialect(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 	}
 }
 
+// Exec runs SQL straight on a test's database, for states the platform never makes itself
+// (such as a member whose area was removed by hand); ? marks the parameters in either dialect.
+type Exec func(query string, args ...any)
+
+// ForEachDialectWithExec is ForEachDialect that also gives fn a way to run SQL on the database.
+func ForEachDialectWithExec(t *testing.T, fn func(t *testing.T, s *store.Store, exec Exec)) {
+	t.Helper()
+	for _, d := range Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			loc := NewDatabase(t, d)
+			s := openAt(t, loc)
+			fn(t, s, execOn(t, loc))
+		})
+	}
+}
+
+func execOn(t *testing.T, loc store.Location) Exec {
+	driver, dsn := "pgx", loc.DSN
+	if loc.Dialect == store.SQLite {
+		driver, dsn = "sqlite", "file:"+loc.DSN+"?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatalf("open %s for SQL: %v", loc.Dialect, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return func(query string, args ...any) {
+		t.Helper()
+		if loc.Dialect == store.Postgres {
+			for i := 1; strings.Contains(query, "?"); i++ {
+				query = strings.Replace(query, "?", fmt.Sprintf("$%d", i), 1)
+			}
+		}
+		if _, err := db.Exec(query, args...); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	}
+}
+
 // Open returns a fresh, migrated store of dialect d, closed (and for Postgres dropped) at cleanup.
 func Open(t testing.TB, d store.Dialect) *store.Store {
 	t.Helper()
-	loc := NewDatabase(t, d)
+	return openAt(t, NewDatabase(t, d))
+}
+
+func openAt(t testing.TB, loc store.Location) *store.Store {
+	t.Helper()
+	d := loc.Dialect
 	ctx := context.Background()
 	s, err := store.Open(ctx, loc, testenv.Logger())
 	if err != nil {

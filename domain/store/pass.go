@@ -1,0 +1,513 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/coop-exchange/coop/domain"
+	"github.com/coop-exchange/coop/domain/matching"
+)
+
+// What a matcher pass reads. Each is one query over the whole co-op, so that a pass costs a
+// handful of round trips however big the co-op is.
+const (
+	// Open requests still ahead, of active members, with no live match.
+	passRequestsSQL = `SELECT r.id, r.member_id, m.name, r.category_id, c.name, a.name, a.lat, a.lon, r.start_at, r.end_at,
+		r.urgency, r.needs_check, c.requires_check
+	FROM requests r
+	JOIN members m ON m.id = r.member_id
+	JOIN categories c ON c.id = r.category_id
+	JOIN areas a ON a.id = r.area_id
+	WHERE r.status = 'open' AND r.start_at > ? AND m.status = 'active'
+	AND NOT EXISTS (SELECT 1 FROM matches x WHERE x.request_id = r.id AND x.status IN ('proposed', 'approved', 'accepted'))`
+
+	// Active offers of active members.
+	passOffersSQL = `SELECT o.id, o.member_id, o.category_id, o.radius_km, o.slots, o.max_per_week
+	FROM offers o JOIN members m ON m.id = o.member_id
+	WHERE o.status = 'active' AND m.status = 'active'`
+
+	// Active members with an active offer, located at their area's centre when they have one.
+	passHelpersSQL = `SELECT m.id, m.name, a.lat, a.lon
+	FROM members m LEFT JOIN areas a ON a.id = m.area_id
+	WHERE m.status = 'active' AND EXISTS (SELECT 1 FROM offers o WHERE o.member_id = m.id AND o.status = 'active')`
+
+	// Checks still current on a date.
+	passChecksSQL = `SELECT member_id, kind, expires_on FROM checks WHERE expires_on >= ?`
+
+	// Live matches, for what each helper is committed to or has to answer; but not those the
+	// pass withdraws as it expires their requests, which free their helpers for this pass.
+	passLiveSQL = `SELECT x.helper_id, x.status, x.helper_answered_at IS NULL, r.start_at, r.end_at
+	FROM matches x JOIN requests r ON r.id = x.request_id
+	WHERE x.status IN ('proposed', 'approved', 'accepted')
+	AND NOT (x.status IN ('proposed', 'approved') AND r.status = 'open' AND r.start_at <= ?)`
+
+	// Pairs never to propose again.
+	passExcludedSQL = `SELECT request_id, helper_id FROM matches WHERE status IN ('rejected', 'declined')`
+
+	// Completed matches between each requester and helper.
+	passHistorySQL = `SELECT r.member_id, x.helper_id, COUNT(*)
+	FROM matches x JOIN requests r ON r.id = x.request_id
+	WHERE x.status = 'completed' GROUP BY r.member_id, x.helper_id`
+
+	// When each helper was last proposed for anything.
+	passLastProposedSQL = `SELECT helper_id, MAX(created_at) FROM matches GROUP BY helper_id`
+)
+
+// flexTime scans a time that SQLite may hand over as text (when it comes from an expression
+// such as MAX, whose type it does not know).
+type flexTime struct{ t time.Time }
+
+func (f *flexTime) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		f.t = time.Time{}
+	case time.Time:
+		f.t = x.UTC()
+	case string:
+		return f.parse(x)
+	case []byte:
+		return f.parse(string(x))
+	default:
+		return fmt.Errorf("store: %T is not a time", v)
+	}
+	return nil
+}
+
+var timeLayouts = []string{"2006-01-02 15:04:05.999999999-07:00", time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02"}
+
+func (f *flexTime) parse(s string) error {
+	for _, layout := range timeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			f.t = t.UTC()
+			return nil
+		}
+	}
+	return fmt.Errorf("store: %q is not a time", s)
+}
+
+// each runs a query and calls scan for each row.
+func (s *Store) each(ctx context.Context, query string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := s.conn(ctx).Raw(query, args...).Rows()
+	if err != nil {
+		return translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return translate(rows.Err())
+}
+
+// MatchInput reads everything a pass at now needs to know, in one consistent snapshot: open
+// requests still ahead with no live match, active offers of active helpers with their checks,
+// commitments and proposals awaiting an answer, the pairs never to propose again, and the
+// history between helpers and requesters. Loc and Now are the caller's to set.
+func (s *Store) MatchInput(ctx context.Context, now time.Time) (matching.Input, error) {
+	in := matching.Input{Excluded: map[matching.Pair]bool{}, History: map[matching.Pair]int{}}
+	err := s.snapshot(ctx, func(ctx context.Context) error {
+		err := s.each(ctx, passRequestsSQL, []any{now.UTC()}, func(rows *sql.Rows) error {
+			var (
+				r                      matching.Request
+				name, urgency          string
+				lat, lon               sql.NullFloat64
+				start, end             flexTime
+				needsCheck, catRequire bool
+			)
+			if err := rows.Scan(&r.ID, &r.RequesterID, &name, &r.CategoryID, &r.CategoryName, &r.AreaName, &lat, &lon,
+				&start, &end, &urgency, &needsCheck, &catRequire); err != nil {
+				return err
+			}
+			r.RequesterName = domain.Member{Name: name}.FirstName()
+			r.Located, r.Lat, r.Lon = lat.Valid && lon.Valid, lat.Float64, lon.Float64
+			r.Start, r.End = start.t, end.t
+			r.Urgent = urgency == string(domain.Urgent)
+			r.NeedsCheck = needsCheck || catRequire
+			in.Requests = append(in.Requests, r)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("requests: %w", err)
+		}
+		err = s.each(ctx, passOffersSQL, nil, func(rows *sql.Rows) error {
+			var row offerRow
+			if err := rows.Scan(&row.ID, &row.MemberID, &row.CategoryID, &row.RadiusKm, &row.Slots, &row.MaxPerWeek); err != nil {
+				return err
+			}
+			o, err := row.domain()
+			if err != nil {
+				return err
+			}
+			in.Offers = append(in.Offers, matching.Offer{ID: o.ID, HelperID: o.MemberID, CategoryID: o.CategoryID, RadiusKm: o.RadiusKm,
+				Slots: o.Slots, MaxPerWeek: o.MaxPerWeek})
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("offers: %w", err)
+		}
+		index := map[int64]int{}
+		err = s.each(ctx, passHelpersSQL, nil, func(rows *sql.Rows) error {
+			var (
+				h        matching.Helper
+				name     string
+				lat, lon sql.NullFloat64
+			)
+			if err := rows.Scan(&h.ID, &name, &lat, &lon); err != nil {
+				return err
+			}
+			h.FirstName = domain.Member{Name: name}.FirstName()
+			h.Located, h.Lat, h.Lon = lat.Valid && lon.Valid, lat.Float64, lon.Float64
+			index[h.ID] = len(in.Helpers)
+			in.Helpers = append(in.Helpers, h)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("helpers: %w", err)
+		}
+		// A check is kept until the day after its re-check date anywhere on Earth; the solver
+		// reads the date in the co-op's time zone.
+		err = s.each(ctx, passChecksSQL, []any{dateOnly(now.UTC().AddDate(0, 0, -1))}, func(rows *sql.Rows) error {
+			var (
+				memberID int64
+				kind     string
+				expires  flexTime
+			)
+			if err := rows.Scan(&memberID, &kind, &expires); err != nil {
+				return err
+			}
+			if i, ok := index[memberID]; ok {
+				in.Helpers[i].Checks = append(in.Helpers[i].Checks, matching.Check{Kind: kind, ValidUntil: dateOnly(expires.t)})
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("checks: %w", err)
+		}
+		err = s.each(ctx, passLiveSQL, []any{now.UTC()}, func(rows *sql.Rows) error {
+			var (
+				helperID   int64
+				status     string
+				unanswered bool
+				start, end flexTime
+			)
+			if err := rows.Scan(&helperID, &status, &unanswered, &start, &end); err != nil {
+				return err
+			}
+			i, ok := index[helperID]
+			if !ok {
+				return nil
+			}
+			h := &in.Helpers[i]
+			switch domain.MatchStatus(status) {
+			case domain.MatchProposed:
+				h.Awaiting = true
+			case domain.MatchApproved:
+				h.Awaiting = h.Awaiting || unanswered
+				h.Commitments = append(h.Commitments, matching.Commitment{Start: start.t, End: end.t})
+			default:
+				h.Commitments = append(h.Commitments, matching.Commitment{Start: start.t, End: end.t})
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("live matches: %w", err)
+		}
+		err = s.each(ctx, passExcludedSQL, nil, func(rows *sql.Rows) error {
+			var p matching.Pair
+			if err := rows.Scan(&p.RequestID, &p.HelperID); err != nil {
+				return err
+			}
+			in.Excluded[p] = true
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("excluded pairs: %w", err)
+		}
+		err = s.each(ctx, passHistorySQL, nil, func(rows *sql.Rows) error {
+			var (
+				p matching.Pair
+				n int
+			)
+			// History is keyed by requester and helper.
+			if err := rows.Scan(&p.RequestID, &p.HelperID, &n); err != nil {
+				return err
+			}
+			in.History[p] = n
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("history: %w", err)
+		}
+		err = s.each(ctx, passLastProposedSQL, nil, func(rows *sql.Rows) error {
+			var (
+				helperID int64
+				last     flexTime
+			)
+			if err := rows.Scan(&helperID, &last); err != nil {
+				return err
+			}
+			if i, ok := index[helperID]; ok {
+				in.Helpers[i].LastProposed = last.t
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("last proposals: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return matching.Input{}, fmt.Errorf("store: unable to read what the matcher needs: %w", err)
+	}
+	return in, nil
+}
+
+// snapshot runs fn's reads in one transaction that sees one state of the database (repeatable
+// read on PostgreSQL; SQLite's transactions are serialisable already).
+func (s *Store) snapshot(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return fn(ctx)
+	}
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.dialect == Postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	} else {
+		opts = nil // SQLite begins immediate transactions; a read-only option is not understood
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(context.WithValue(ctx, txKey{}, tx))
+	}, opts)
+	return translate(err)
+}
+
+const (
+	// Live proposals and approvals of open requests whose time has come are cancelled...
+	cancelExpiringSQL = `UPDATE matches SET status = 'cancelled', end_reason = ?, updated_at = ?
+	WHERE status IN ('proposed', 'approved')
+	AND request_id IN (SELECT id FROM requests WHERE status = 'open' AND start_at <= ?)`
+	// ... and the requests expire.
+	expireRequestsSQL = `UPDATE requests SET status = 'expired', updated_at = ? WHERE status = 'open' AND start_at <= ?`
+	countExpiringSQL  = `SELECT COUNT(*) FROM requests WHERE status = 'open' AND start_at <= ?`
+)
+
+// ExpireRequests makes the open requests whose start is not after now expired, withdrawing
+// their proposals, and says how many expired.
+func (s *Store) ExpireRequests(ctx context.Context, now time.Time) (int, error) {
+	db := s.conn(ctx)
+	at := now.UTC()
+	if err := db.Exec(cancelExpiringSQL, domain.WithdrawnRequestExpired, at, at).Error; err != nil {
+		return 0, fmt.Errorf("store: unable to withdraw proposals of expiring requests: %w", translate(err))
+	}
+	res := db.Exec(expireRequestsSQL, at, at)
+	if res.Error != nil {
+		return 0, fmt.Errorf("store: unable to expire requests: %w", translate(res.Error))
+	}
+	return int(res.RowsAffected), nil
+}
+
+// CountExpiring counts the open requests whose start is not after now.
+func (s *Store) CountExpiring(ctx context.Context, now time.Time) (int, error) {
+	var n int
+	if err := s.conn(ctx).Raw(countExpiringSQL, now.UTC()).Scan(&n).Error; err != nil {
+		return 0, fmt.Errorf("store: unable to count expiring requests: %w", translate(err))
+	}
+	return n, nil
+}
+
+// valuesBatch is how many rows go in one INSERT ... SELECT FROM (VALUES ...), well under both
+// dialects' limits on bound parameters.
+const valuesBatch = 500
+
+// values writes a VALUES list of n rows with the given column types, cast so that both
+// dialects know each column's type: (CAST(? AS bigint), CAST(? AS text)), ...
+func values(n int, types ...string) string {
+	var row strings.Builder
+	row.WriteString("(")
+	for i, t := range types {
+		if i > 0 {
+			row.WriteString(", ")
+		}
+		row.WriteString("CAST(? AS " + t + ")")
+	}
+	row.WriteString(")")
+	rows := make([]string, n)
+	for i := range rows {
+		rows[i] = row.String()
+	}
+	return "VALUES " + strings.Join(rows, ", ")
+}
+
+// insertProposalsSQL writes proposals for requests still open and offers still active; the
+// unique indexes turn away a second live match for a request or a second proposal awaiting a
+// helper, which can only come from a change made while the pass ran.
+const insertProposalsSQL = `INSERT INTO matches (request_id, offer_id, helper_id, source, status, score, reasons, pass_id, created_at, updated_at)
+	SELECT v.column1, v.column2, v.column3, 'auto', 'proposed', v.column4, v.column5, ?, ?, ?
+	FROM (%s) AS v
+	JOIN requests r ON r.id = v.column1 AND r.status = 'open'
+	JOIN offers o ON o.id = v.column2 AND o.status = 'active' AND o.member_id = v.column3
+	WHERE true
+	ON CONFLICT DO NOTHING`
+
+// InsertProposals writes a pass's proposals as auto matches, skipping any whose request or offer
+// changed while the pass ran, and says how many it wrote.
+func (s *Store) InsertProposals(ctx context.Context, passID int64, ps []matching.Proposal, at time.Time) (int, error) {
+	db := s.conn(ctx)
+	written := 0
+	for start := 0; start < len(ps); start += valuesBatch {
+		batch := ps[start:min(start+valuesBatch, len(ps))]
+		// The pass's id and times come before the VALUES in the text, so first in the arguments.
+		args := make([]any, 0, 3+5*len(batch))
+		args = append(args, passID, at.UTC(), at.UTC())
+		for _, p := range batch {
+			reasons, err := json.Marshal(p.Reasons)
+			if err != nil {
+				return written, err
+			}
+			args = append(args, p.RequestID, p.OfferID, p.HelperID, p.Score, string(reasons))
+		}
+		query := fmt.Sprintf(insertProposalsSQL, values(len(batch), "bigint", "bigint", "bigint", "double precision", "text"))
+		res := db.Exec(query, args...)
+		if res.Error != nil {
+			return written, fmt.Errorf("store: unable to write proposals: %w", translate(res.Error))
+		}
+		written += int(res.RowsAffected)
+	}
+	return written, nil
+}
+
+const (
+	readUnmatchedSQL   = `SELECT request_id, code, reason FROM unmatched_requests`
+	upsertUnmatchedSQL = `INSERT INTO unmatched_requests (request_id, pass_id, code, reason, updated_at)
+	SELECT v.column1, ?, v.column2, v.column3, ?
+	FROM (%s) AS v
+	JOIN requests r ON r.id = v.column1 AND r.status = 'open'
+	WHERE true
+	ON CONFLICT (request_id) DO UPDATE SET pass_id = excluded.pass_id, code = excluded.code, reason = excluded.reason,
+		updated_at = excluded.updated_at`
+)
+
+// SaveUnmatched records why each request was left unmatched, writing only what changed since
+// the last pass: a reason that stays the same keeps the time it was first given, and the
+// requests no longer unmatched (proposed, expired, cancelled) lose theirs.
+func (s *Store) SaveUnmatched(ctx context.Context, passID int64, us []matching.Unmatched, at time.Time) error {
+	db := s.conn(ctx)
+	type said struct{ code, reason string }
+	before := map[int64]said{}
+	err := s.each(ctx, readUnmatchedSQL, nil, func(rows *sql.Rows) error {
+		var (
+			id int64
+			w  said
+		)
+		if err := rows.Scan(&id, &w.code, &w.reason); err != nil {
+			return err
+		}
+		before[id] = w
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: unable to read unmatched requests: %w", err)
+	}
+	var changed []matching.Unmatched
+	for _, u := range us {
+		if w, ok := before[u.RequestID]; !ok || w.code != string(u.Code) || w.reason != u.Reason {
+			changed = append(changed, u)
+		}
+		delete(before, u.RequestID)
+	}
+	gone := make([]int64, 0, len(before))
+	for id := range before {
+		gone = append(gone, id)
+	}
+	for start := 0; start < len(gone); start += batchSize {
+		ids := gone[start:min(start+batchSize, len(gone))]
+		if err := db.Exec("DELETE FROM unmatched_requests WHERE request_id IN ?", ids).Error; err != nil {
+			return fmt.Errorf("store: unable to clear unmatched requests: %w", translate(err))
+		}
+	}
+	for start := 0; start < len(changed); start += valuesBatch {
+		batch := changed[start:min(start+valuesBatch, len(changed))]
+		args := []any{passID, at.UTC()}
+		for _, u := range batch {
+			args = append(args, u.RequestID, string(u.Code), u.Reason)
+		}
+		// Here the pass's id and time come before the VALUES in the text.
+		query := fmt.Sprintf(upsertUnmatchedSQL, values(len(batch), "bigint", "text", "text"))
+		if err := db.Exec(query, args...).Error; err != nil {
+			return fmt.Errorf("store: unable to record unmatched requests: %w", translate(err))
+		}
+	}
+	return nil
+}
+
+// advisoryLockSQL and advisoryUnlockSQL take and give back a PostgreSQL session lock named by
+// a string, held by one connection until it is given back or the connection ends.
+const (
+	advisoryLockSQL   = `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`
+	advisoryUnlockSQL = `SELECT pg_advisory_unlock(hashtextextended($1, 0))`
+)
+
+// localLocks are the locks of one process on SQLite, which only one process should write.
+type localLocks struct {
+	mu   sync.Mutex
+	held map[string]bool
+}
+
+// TryLock takes the lock called name if no one holds it, and returns how to give it back. On
+// PostgreSQL it is an advisory lock held by a connection of its own, so that it holds across
+// every process on the database and is given back if this process dies; on SQLite it holds
+// within this process.
+func (s *Store) TryLock(ctx context.Context, name string) (release func(), ok bool, err error) {
+	if s.dialect != Postgres {
+		s.locks.mu.Lock()
+		defer s.locks.mu.Unlock()
+		if s.locks.held[name] {
+			return nil, false, nil
+		}
+		if s.locks.held == nil {
+			s.locks.held = map[string]bool{}
+		}
+		s.locks.held[name] = true
+		return func() {
+			s.locks.mu.Lock()
+			delete(s.locks.held, name)
+			s.locks.mu.Unlock()
+		}, true, nil
+	}
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return nil, false, err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("store: unable to take lock %s: %w", name, translate(err))
+	}
+	key := "coop:" + name
+	if err := conn.QueryRowContext(ctx, advisoryLockSQL, key).Scan(&ok); err != nil || !ok {
+		conn.Close()
+		if err != nil {
+			return nil, false, fmt.Errorf("store: unable to take lock %s: %w", name, translate(err))
+		}
+		return nil, false, nil
+	}
+	return func() {
+		// Give the lock back even if the caller's context has ended; closing the connection
+		// would give it back too, so a failure here is only logged.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := conn.ExecContext(ctx, advisoryUnlockSQL, key); err != nil {
+			s.log.Warn("store: unable to give back a lock; closing its connection", "lock", name, "err", err)
+			// A connection reported bad is closed rather than going back to the pool.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		conn.Close()
+	}, true, nil
+}
