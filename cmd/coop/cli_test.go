@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -197,7 +198,7 @@ func TestSeed(t *testing.T) {
 				t.Fatal(stderr)
 			}
 			code, out, stderr := runCLI(t, env, "", "seed", "--members", "300", "--offers", "400", "--requests", "1500", "--seed", "5")
-			if code != 0 || !strings.Contains(out, "300 members, 400 offers and 1500 requests") {
+			if code != 0 || !strings.Contains(out, "300 members (49 with a check), 400 offers and 1500 requests") {
 				t.Fatalf("seed: %d\n%s%s", code, out, stderr)
 			}
 			if code, _, stderr := runCLI(t, env, "", "seed", "--members", "10", "--seed", "5"); code != 1 || !strings.Contains(stderr, "already has a synthetic community made with --seed 5") {
@@ -244,6 +245,95 @@ func TestSeed(t *testing.T) {
 			offers, err := svc.Exchange.BrowseOffers(ctx, by, domain.BrowseInput{Limit: 100})
 			if err != nil || len(offers.Items) != 100 {
 				t.Errorf("browsing synthetic offers found %d (%v)", len(offers.Items), err)
+			}
+		})
+	}
+}
+
+// TestMatchOnce runs coop match on a seeded community: a dry run lists proposals and writes
+// nothing, a pass writes them and prints the JSON object the issue promises, and a second pass
+// with nothing changed proposes nothing new.
+func TestMatchOnce(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			loc := storetest.NewDatabase(t, d)
+			url := loc.DSN
+			if d == store.SQLite {
+				url = "sqlite:" + loc.DSN
+			}
+			env := map[string]string{"COOP_DATABASE_URL": url}
+			if code, _, stderr := runCLI(t, env, "", "migrate"); code != 0 {
+				t.Fatal(stderr)
+			}
+			if code, out, stderr := runCLI(t, env, "", "seed", "--members", "300", "--offers", "400", "--requests", "1500", "--seed", "3"); code != 0 {
+				t.Fatalf("seed: %s%s", out, stderr)
+			}
+			type passJSON struct {
+				PassID             int64          `json:"pass_id"`
+				DryRun             *bool          `json:"dry_run"`
+				Proposed           *int           `json:"proposed"`
+				Unmatched          *int           `json:"unmatched"`
+				UnmatchedReasons   map[string]int `json:"unmatched_reasons"`
+				Expired            *int           `json:"expired"`
+				RequestsConsidered *int           `json:"requests_considered"`
+				HelpersConsidered  *int           `json:"helpers_considered"`
+				CandidatePairs     *int           `json:"candidate_pairs"`
+				DurationMs         *int64         `json:"duration_ms"`
+				Proposals          []struct {
+					RequestID int64    `json:"request_id"`
+					HelperID  int64    `json:"helper_id"`
+					Reasons   []string `json:"reasons"`
+				} `json:"proposals"`
+			}
+			pass := func(args ...string) passJSON {
+				t.Helper()
+				code, out, stderr := runCLI(t, env, "", append([]string{"match", "--once", "--json"}, args...)...)
+				if code != 0 {
+					t.Fatalf("match %v: %d %s", args, code, stderr)
+				}
+				var p passJSON
+				if err := json.Unmarshal([]byte(out), &p); err != nil {
+					t.Fatalf("match %v printed %q: %v", args, out, err)
+				}
+				if p.Proposed == nil || p.Unmatched == nil || p.UnmatchedReasons == nil || p.Expired == nil || p.RequestsConsidered == nil ||
+					p.HelpersConsidered == nil || p.CandidatePairs == nil || p.DurationMs == nil {
+					t.Fatalf("match %v: a key is missing from %s", args, out)
+				}
+				return p
+			}
+			dry := pass("--dry-run")
+			if *dry.Proposed == 0 || len(dry.Proposals) != *dry.Proposed || *dry.Unmatched+*dry.Proposed != *dry.RequestsConsidered ||
+				len(dry.Proposals[0].Reasons) == 0 || dry.PassID != 0 {
+				t.Fatalf("dry run: %+v", dry)
+			}
+			sum := 0
+			for _, n := range dry.UnmatchedReasons {
+				sum += n
+			}
+			if sum != *dry.Unmatched {
+				t.Errorf("the reasons count %d requests, but %d are unmatched", sum, *dry.Unmatched)
+			}
+			greedy := pass("--dry-run", "--greedy")
+			if *greedy.Proposed > *dry.Proposed {
+				t.Errorf("the greedy baseline matched %d, more than the solver's %d", *greedy.Proposed, *dry.Proposed)
+			}
+			first := pass()
+			if first.PassID == 0 || *first.Proposed != *dry.Proposed || len(first.Proposals) != 0 {
+				t.Errorf("the pass after a dry run: %+v (the dry run proposed %d)", first, *dry.Proposed)
+			}
+			second := pass()
+			if *second.Proposed != 0 || second.PassID == first.PassID {
+				t.Errorf("a second pass with nothing changed: %+v", second)
+			}
+			code, out, _ := runCLI(t, env, "", "match", "--once")
+			if code != 0 || !strings.Contains(out, "Proposed 0 matches") || !strings.Contains(out, "UNMATCHED") {
+				t.Errorf("match --once in words: %d\n%s", code, out)
+			}
+			if code, _, stderr := runCLI(t, env, "", "match"); code != 2 || !strings.Contains(stderr, "give --once") {
+				t.Errorf("match without --once: %d %s", code, stderr)
+			}
+			if code, _, stderr := runCLI(t, env, "", "match", "--once", "--greedy"); code != 2 || !strings.Contains(stderr, "only runs with --dry-run") {
+				t.Errorf("greedy without --dry-run: %d %s", code, stderr)
 			}
 		})
 	}

@@ -85,8 +85,8 @@ then the synthetic members cannot sign in at all.`, io)
 		return fmt.Errorf("store the synthetic community: %w", err)
 	}
 	took := time.Since(began)
-	fmt.Fprintf(io.out, "Seeded %d areas, %d members, %d offers and %d requests (%d weekly series) with seed %d in %s (%s to make, %s to store).\n",
-		len(c.Areas), len(c.Members), len(c.Offers), len(c.Requests), len(c.SeriesWeeks), *seed,
+	fmt.Fprintf(io.out, "Seeded %d areas, %d members (%d with a check), %d offers and %d requests (%d weekly series) with seed %d in %s (%s to make, %s to store).\n",
+		len(c.Areas), len(c.Members), len(c.Checks), len(c.Offers), len(c.Requests), len(c.SeriesWeeks), *seed,
 		took.Round(time.Millisecond), made.Round(time.Millisecond), (took - made).Round(time.Millisecond))
 	switch {
 	case len(c.Members) == 0:

@@ -85,12 +85,15 @@ func (p *prepared) span(g *grid, lat, lon, cosLat float64) (y0, x0, y1, x1 int32
 type prepared struct {
 	in      Input
 	helpers []Helper
-	stamp   []int32 // per helper: the last request (index+1) it was seen for
-	stages  []uint8 // per helper: the rules it passed for that request, as bits
-	edgeOf  []int32 // per helper: its edge for that request in scratch, or -1
-	weeks   [][]int // per helper: the week (its Monday's date) of each commitment
-	scratch []edge  // reused while finding one request's candidates
-	arena   []edge  // the block the edges of the requests are kept in
+	stamp   []int32   // per helper: the last request (index+1) it was seen for
+	stages  []uint8   // per helper: the rules it passed for that request, as bits
+	edgeOf  []int32   // per helper: its edge for that request in scratch, or -1
+	weeks   [][]int   // per helper: the week (its Monday's date) of each commitment
+	inRange []int32   // per helper: the serial of the last place it was counted in range of
+	fair    []float64 // per helper: the fairness part of its scores
+	place   nearby    // the offers within reach of the place of the request at hand
+	scratch []edge    // reused while finding one request's candidates
+	arena   []edge    // the block the edges of the requests are kept in
 	hIndex  map[int64]int32
 	offers  []Offer
 	index   map[int64]*catIndex // by category
@@ -127,6 +130,10 @@ func prepare(in Input) *prepared {
 		p.hIndex[h.ID] = int32(i)
 	}
 	p.stamp, p.stages, p.edgeOf = make([]int32, len(p.helpers)), make([]uint8, len(p.helpers)), make([]int32, len(p.helpers))
+	p.inRange, p.fair = make([]int32, len(p.helpers)), make([]float64, len(p.helpers))
+	for i := range p.helpers {
+		p.fair[i] = fairness(&p.helpers[i], in.Now)
+	}
 	p.weeks = make([][]int, len(p.helpers))
 	for i, h := range p.helpers {
 		for _, c := range h.Commitments {
@@ -194,7 +201,8 @@ func (p *prepared) compareCells(aLocated bool, aLat, aLon float64, bLocated bool
 }
 
 // sortRequests numbers the requests by category and place, so that neighbouring requests scan
-// the same cells, and reach the same helpers, while those are still in the processor's cache.
+// the same cells, and reach the same helpers, while those are still in the processor's cache,
+// and requests at the same place share the work of finding what is within reach.
 func (p *prepared) sortRequests(reqs []Request) []Request {
 	out := slices.Clone(reqs)
 	slices.SortFunc(out, func(a, b Request) int {
@@ -204,9 +212,27 @@ func (p *prepared) sortRequests(reqs []Request) []Request {
 		if c := p.compareCells(a.Located, a.Lat, a.Lon, b.Located, b.Lat, b.Lon); c != 0 {
 			return c
 		}
+		// Requests at one place (the centre of one area) come together, so that they share
+		// the offers within reach of it.
+		if c := cmpFloat(a.Lat, b.Lat); c != 0 {
+			return c
+		}
+		if c := cmpFloat(a.Lon, b.Lon); c != 0 {
+			return c
+		}
 		return cmp64(a.ID, b.ID)
 	})
 	return out
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 func cmp64(a, b int64) int {
@@ -306,65 +332,50 @@ func inReach(co *cellOffer, lat, lon, kx float64) bool {
 
 // candidates finds every candidate pair of request number ri, best first.
 func (p *prepared) candidates(ri int, r *Request) []edge {
-	ci := p.index[r.CategoryID]
-	if ci == nil || !r.Located {
+	if p.index[r.CategoryID] == nil || !r.Located {
 		return nil
 	}
 	day, from, to, whole := localWindow(r.Start, r.End, p.in.Loc)
 	if !whole {
 		return nil
 	}
+	list := p.near(r).day(p, day)
 	stamp := int32(ri + 1)
-	own := int32(-1)
-	if hi, ok := p.hIndex[r.RequesterID]; ok {
-		own = hi
-	}
-	edges := p.scratch[:0]
+	own := p.helperIndex(r.RequesterID)
 	week := weekOf(r.Start, p.in.Loc)
-	cosLat := math.Cos(r.Lat * math.Pi / 180)
-	kx := 111.32 * cosLat
+	soon := p.soon(r)
 	excluded := len(p.in.Excluded) > 0
-	for _, g := range ci.byDay[day] {
-		if len(g.cells) == 0 {
+	edges := p.scratch[:0]
+	for k := range list {
+		n := &list[k]
+		if int(n.from) > from || to > int(n.to) || n.helper == own {
 			continue
 		}
-		y0, x0, y1, x1 := p.span(g, r.Lat, r.Lon, cosLat)
-		for y := y0; y <= y1; y++ {
-			for x := x0; x <= x1; x++ {
-				cell := g.cells[cellKey(y, x)]
-				for k := range cell {
-					co := &cell[k]
-					if int(co.from) > from || to > int(co.to) || co.helper == own || !inReach(co, r.Lat, r.Lon, kx) {
-						continue
-					}
-					hi := co.helper
-					h := &p.helpers[hi]
-					if r.NeedsCheck {
-						if _, ok := validCheck(h, r.Start, p.in.Loc); !ok {
-							continue
-						}
-					}
-					if excluded && p.in.Excluded[Pair{r.ID, h.ID}] {
-						continue
-					}
-					o := &p.offers[co.offer]
-					if h.Awaiting || busy(h, p.weeks[hi], o, r, week) {
-						continue
-					}
-					// One edge per helper: their best-scoring offer for this request.
-					e := edge{h: hi, o: co.offer, slot: co.slot, w: p.score(r, h, o, approxKm(r, h))}
-					if p.stamp[hi] != stamp {
-						p.stamp[hi], p.edgeOf[hi] = stamp, -1
-					}
-					switch k := p.edgeOf[hi]; {
-					case k < 0:
-						p.edgeOf[hi] = int32(len(edges))
-						edges = append(edges, e)
-					case compareWeight(e, edges[k]) < 0 || (e.w == edges[k].w && e.o < edges[k].o):
-						edges[k] = e
-					}
-				}
+		hi := n.helper
+		h := &p.helpers[hi]
+		if r.NeedsCheck {
+			if _, ok := validCheck(h, r.Start, p.in.Loc); !ok {
+				continue
 			}
+		}
+		if excluded && p.in.Excluded[Pair{r.ID, h.ID}] {
+			continue
+		}
+		o := &p.offers[n.offer]
+		if h.Awaiting || busy(h, p.weeks[hi], o, r, week) {
+			continue
+		}
+		// One edge per helper: their best-scoring offer for this request.
+		e := edge{h: hi, o: n.offer, slot: n.slot, w: p.score(r, hi, o, n.d, soon)}
+		if p.stamp[hi] != stamp {
+			p.stamp[hi], p.edgeOf[hi] = stamp, -1
+		}
+		switch k := p.edgeOf[hi]; {
+		case k < 0:
+			p.edgeOf[hi] = int32(len(edges))
+			edges = append(edges, e)
+		case compareWeight(e, edges[k]) < 0 || (e.w == edges[k].w && e.o < edges[k].o):
+			edges[k] = e
 		}
 	}
 	p.scratch = edges
@@ -384,20 +395,36 @@ func (p *prepared) candidates(ri int, r *Request) []edge {
 
 const arenaBlock = 1 << 16
 
+// helperIndex is the index of the helper with this member id, or -1 when they offer nothing.
+func (p *prepared) helperIndex(id int64) int32 {
+	if hi, ok := p.hIndex[id]; ok {
+		return hi
+	}
+	return -1
+}
+
 // funnel counts, for a request without candidates, how many distinct helpers pass each rule in
-// turn, so that it can say which rule stopped it. It scans wider than candidates (every offer
-// in range, whatever its days), which only requests without candidates need.
+// turn, so that it can say which rule stopped it: those in range on any day, then those free
+// at its time, and so on.
 func (p *prepared) funnel(ri int, r *Request) funnel {
 	var f funnel
 	if !p.offered[r.CategoryID] {
 		return f
 	}
 	f.offered = 1
-	ci := p.index[r.CategoryID]
-	if ci == nil || !r.Located {
+	if p.index[r.CategoryID] == nil || !r.Located {
 		return f
 	}
+	place := p.near(r)
+	own := p.helperIndex(r.RequesterID)
+	f.inRange, f.notOwn = place.helpers(p), place.helpers(p)
+	if own >= 0 && p.inRange[own] == place.serial {
+		f.notOwn--
+	}
 	day, from, to, whole := localWindow(r.Start, r.End, p.in.Loc)
+	if !whole {
+		return f
+	}
 	stamp := -int32(ri + 1) // apart from the stamps candidates uses
 	var touched []int32
 	mark := func(h int32, stage uint8) {
@@ -408,52 +435,31 @@ func (p *prepared) funnel(ri int, r *Request) funnel {
 		p.stages[h] |= 1 << stage
 	}
 	week := weekOf(r.Start, p.in.Loc)
-	cosLat := math.Cos(r.Lat * math.Pi / 180)
-	kx := 111.32 * cosLat
-	for _, g := range ci.all {
-		if len(g.cells) == 0 {
+	list := place.day(p, day)
+	for k := range list {
+		n := &list[k]
+		if int(n.from) > from || to > int(n.to) || n.helper == own {
 			continue
 		}
-		y0, x0, y1, x1 := p.span(g, r.Lat, r.Lon, cosLat)
-		for y := y0; y <= y1; y++ {
-			for x := x0; x <= x1; x++ {
-				cell := g.cells[cellKey(y, x)]
-				for k := range cell {
-					co := &cell[k]
-					if !inReach(co, r.Lat, r.Lon, kx) {
-						continue
-					}
-					hi := co.helper
-					mark(hi, 0)
-					if p.helpers[hi].ID == r.RequesterID {
-						continue
-					}
-					mark(hi, 1)
-					o := &p.offers[co.offer]
-					if !whole || fits(*o, day, from, to) < 0 {
-						continue
-					}
-					mark(hi, 2)
-					h := &p.helpers[hi]
-					if r.NeedsCheck {
-						if _, ok := validCheck(h, r.Start, p.in.Loc); !ok {
-							continue
-						}
-					}
-					mark(hi, 3)
-					if p.in.Excluded[Pair{r.ID, h.ID}] {
-						continue
-					}
-					mark(hi, 4)
-					if h.Awaiting || busy(h, p.weeks[hi], o, r, week) {
-						continue
-					}
-					mark(hi, 5)
-				}
+		hi := n.helper
+		mark(hi, 0)
+		h := &p.helpers[hi]
+		if r.NeedsCheck {
+			if _, ok := validCheck(h, r.Start, p.in.Loc); !ok {
+				continue
 			}
 		}
+		mark(hi, 1)
+		if p.in.Excluded[Pair{r.ID, h.ID}] {
+			continue
+		}
+		mark(hi, 2)
+		if h.Awaiting || busy(h, p.weeks[hi], &p.offers[n.offer], r, week) {
+			continue
+		}
+		mark(hi, 3)
 	}
-	counters := [6]*int{&f.inRange, &f.notOwn, &f.free, &f.checked, &f.notExcluded, &f.candidates}
+	counters := [4]*int{&f.free, &f.checked, &f.notExcluded, &f.candidates}
 	for _, h := range touched {
 		for stage, c := range counters {
 			if p.stages[h]&(1<<stage) != 0 {

@@ -175,7 +175,7 @@ func ruleEdges(in Input) map[Pair]float64 {
 				continue
 			}
 			key := Pair{r.ID, h.ID}
-			out[key] = math.Max(out[key], p.score(&r, &h, &o, approxKm(&r, &h)))
+			out[key] = math.Max(out[key], p.score(&r, p.hIndex[h.ID], &o, approxKm(&r, &h), p.soon(&r)))
 		}
 	}
 	return out

@@ -28,20 +28,30 @@ const (
 	soonCap     = 14 * 24 * time.Hour
 )
 
-// score rates a candidate pair whose helper is d km from the request.
-func (p *prepared) score(r *Request, h *Helper, o *Offer, d float64) float64 {
+// score rates a candidate pair: helper number hi through offer o, d km from request r whose
+// soon part is soon.
+func (p *prepared) score(r *Request, hi int32, o *Offer, d, soon float64) float64 {
 	s := WeightCloseness * (1 - d/math.Max(o.RadiusKm, 0.001))
 	if len(p.in.History) > 0 {
-		s += WeightHistory * float64(min(p.in.History[Pair{r.RequesterID, h.ID}], historyCap)) / historyCap
+		s += WeightHistory * float64(min(p.in.History[Pair{r.RequesterID, p.helpers[hi].ID}], historyCap)) / historyCap
 	}
+	s += p.fair[hi] + soon
+	return math.Round(s*100) / 100
+}
+
+// fairness is the part of a helper's scores for how long since they were last proposed.
+func fairness(h *Helper, now time.Time) float64 {
 	idle := fairnessCap
 	if !h.LastProposed.IsZero() {
-		idle = min(p.in.Now.Sub(h.LastProposed), fairnessCap)
+		idle = min(now.Sub(h.LastProposed), fairnessCap)
 	}
-	s += WeightFairness * float64(max(idle, 0)) / float64(fairnessCap)
+	return WeightFairness * float64(max(idle, 0)) / float64(fairnessCap)
+}
+
+// soon is the part of a request's scores for how soon it starts.
+func (p *prepared) soon(r *Request) float64 {
 	ahead := min(max(r.Start.Sub(p.in.Now), 0), soonCap)
-	s += WeightSoon * (1 - float64(ahead)/float64(soonCap))
-	return math.Round(s*100) / 100
+	return WeightSoon * (1 - float64(ahead)/float64(soonCap))
 }
 
 var timesWords = []string{"", "once", "twice"}

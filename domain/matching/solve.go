@@ -10,9 +10,11 @@ import (
 // within a fraction of a percent of the great-circle distance over the distances helpers travel,
 // and several times quicker. It ranks candidates and says how far away they are; the
 // great-circle distance (domain.DistanceKm) alone decides whether a helper is in range.
-func approxKm(r *Request, h *Helper) float64 {
-	dx := (h.Lon - r.Lon) * 111.32 * math.Cos((r.Lat+h.Lat)*math.Pi/360)
-	dy := (h.Lat - r.Lat) * 110.57
+func approxKm(r *Request, h *Helper) float64 { return planeKm(r.Lat, r.Lon, h.Lat, h.Lon) }
+
+func planeKm(lat1, lon1, lat2, lon2 float64) float64 {
+	dx := (lon2 - lon1) * 111.32 * math.Cos((lat1+lat2)*math.Pi/360)
+	dy := (lat2 - lat1) * 110.57
 	return math.Sqrt(dx*dx + dy*dy)
 }
 

@@ -129,6 +129,17 @@ func (s *Store) SaveCommunity(ctx context.Context, c synthetic.Community, passwo
 				return fmt.Errorf("requests: %w", translate(err))
 			}
 		}
+		checks := make([]checkRow, len(c.Checks))
+		for i, ch := range c.Checks {
+			checks[i] = checkRow{MemberID: memberID(ch.MemberID), Kind: ch.Kind, Level: ch.Level, CertificateNumber: ch.CertificateNumber,
+				IssuedOn: dateOnly(ch.IssuedOn), ExpiresOn: dateOnly(ch.ExpiresOn), UpdateService: ch.UpdateService,
+				VerifiedAt: ch.VerifiedAt.UTC(), CreatedAt: ch.CreatedAt.UTC()}
+		}
+		if len(checks) > 0 {
+			if err := db.CreateInBatches(&checks, batchSize).Error; err != nil {
+				return fmt.Errorf("checks: %w", translate(err))
+			}
+		}
 		return nil
 	})
 }

@@ -323,9 +323,9 @@ func (s *Store) CountExpiring(ctx context.Context, now time.Time) (int, error) {
 	return n, nil
 }
 
-// valuesBatch is how many rows go in one INSERT ... SELECT FROM (VALUES ...), well under both
-// dialects' limits on bound parameters.
-const valuesBatch = 500
+// valuesBatch is how many rows go in one statement: few statements, each under both dialects'
+// limits on bound parameters (5 a row).
+const valuesBatch = 4000
 
 // values writes a VALUES list of n rows with the given column types, cast so that both
 // dialects know each column's type: (CAST(? AS bigint), CAST(? AS text)), ...
@@ -384,13 +384,12 @@ func (s *Store) InsertProposals(ctx context.Context, passID int64, ps []matching
 	return written, nil
 }
 
+// A request cancelled while the pass ran may keep its row until the next pass: the lists join
+// the rows with the requests still open.
 const (
 	readUnmatchedSQL   = `SELECT request_id, code, reason FROM unmatched_requests`
 	upsertUnmatchedSQL = `INSERT INTO unmatched_requests (request_id, pass_id, code, reason, updated_at)
-	SELECT v.column1, ?, v.column2, v.column3, ?
-	FROM (%s) AS v
-	JOIN requests r ON r.id = v.column1 AND r.status = 'open'
-	WHERE true
+	VALUES %s
 	ON CONFLICT (request_id) DO UPDATE SET pass_id = excluded.pass_id, code = excluded.code, reason = excluded.reason,
 		updated_at = excluded.updated_at`
 )
@@ -435,12 +434,11 @@ func (s *Store) SaveUnmatched(ctx context.Context, passID int64, us []matching.U
 	}
 	for start := 0; start < len(changed); start += valuesBatch {
 		batch := changed[start:min(start+valuesBatch, len(changed))]
-		args := []any{passID, at.UTC()}
+		args := make([]any, 0, 5*len(batch))
 		for _, u := range batch {
-			args = append(args, u.RequestID, string(u.Code), u.Reason)
+			args = append(args, u.RequestID, passID, string(u.Code), u.Reason, at.UTC())
 		}
-		// Here the pass's id and time come before the VALUES in the text.
-		query := fmt.Sprintf(upsertUnmatchedSQL, values(len(batch), "bigint", "text", "text"))
+		query := fmt.Sprintf(upsertUnmatchedSQL, strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", len(batch)), ", "))
 		if err := db.Exec(query, args...).Error; err != nil {
 			return fmt.Errorf("store: unable to record unmatched requests: %w", translate(err))
 		}

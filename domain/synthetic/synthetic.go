@@ -44,6 +44,9 @@ type Community struct {
 	// and SeriesWeeks the number of weeks of each series.
 	Series      []int
 	SeriesWeeks []int
+	// Checks are the verified checks of members (MemberID is index+1), for helpers in
+	// categories that need one and some others.
+	Checks []domain.Check
 }
 
 // The region the synthetic areas cover: about 40 km by 30 km around a Pennine town.
@@ -218,6 +221,37 @@ func Make(p Plan, cats []domain.Category) (Community, error) {
 			c.Requests = append(c.Requests, occ)
 			c.Series = append(c.Series, series)
 		}
+	}
+	// Most who offer support that needs a check have one; a few have lapsed; some others hold one
+	// from other volunteering.
+	needsCheck := map[int64]bool{}
+	offers := map[int64]bool{}
+	for _, o := range c.Offers {
+		offers[o.MemberID] = true
+		for _, cat := range cats {
+			if cat.ID == o.CategoryID && cat.RequiresCheck {
+				needsCheck[o.MemberID] = true
+			}
+		}
+	}
+	for i := range c.Members {
+		id := int64(i + 1)
+		if !offers[id] {
+			continue
+		}
+		x := rng.IntN(100)
+		if !(needsCheck[id] && x < 90) && !(!needsCheck[id] && x < 15) {
+			continue
+		}
+		issued := startDay.AddDate(0, 0, -30-rng.IntN(900))
+		expires := startDay.AddDate(0, 0, 30+rng.IntN(900))
+		if x < 8 {
+			expires = startDay.AddDate(0, 0, -1-rng.IntN(90)) // lapsed, waiting for a re-check
+			issued = expires.AddDate(-3, 0, 0)
+		}
+		c.Checks = append(c.Checks, domain.Check{MemberID: id, Kind: "DBS", Level: pick(rng, []string{"standard", "enhanced"}),
+			CertificateNumber: fmt.Sprintf("SYN%09d", rng.IntN(1_000_000_000)), IssuedOn: issued, ExpiresOn: expires,
+			UpdateService: rng.IntN(2) == 0, VerifiedAt: issued.Add(72 * time.Hour).UTC(), CreatedAt: issued.Add(72 * time.Hour).UTC()})
 	}
 	return c, nil
 }
