@@ -188,15 +188,7 @@ func TestAdministrationCommands(t *testing.T) {
 func TestSeed(t *testing.T) {
 	for _, d := range storetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
-			loc := storetest.NewDatabase(t, d)
-			url := loc.DSN
-			if d == store.SQLite {
-				url = "sqlite:" + loc.DSN
-			}
-			env := map[string]string{"COOP_DATABASE_URL": url}
-			if code, _, stderr := runCLI(t, env, "", "migrate"); code != 0 {
-				t.Fatal(stderr)
-			}
+			env, loc := migratedDatabase(t, d)
 			code, out, stderr := runCLI(t, env, "", "seed", "--members", "300", "--offers", "400", "--requests", "1500", "--seed", "5")
 			if code != 0 || !strings.Contains(out, "300 members (49 with a check), 400 offers and 1500 requests") {
 				t.Fatalf("seed: %d\n%s%s", code, out, stderr)
@@ -250,21 +242,29 @@ func TestSeed(t *testing.T) {
 	}
 }
 
+// migratedDatabase makes a fresh database of dialect d, migrates it with coop migrate, and
+// returns the environment that points coop at it.
+func migratedDatabase(t *testing.T, d store.Dialect) (map[string]string, store.Location) {
+	t.Helper()
+	loc := storetest.NewDatabase(t, d)
+	url := loc.DSN
+	if d == store.SQLite {
+		url = "sqlite:" + loc.DSN
+	}
+	env := map[string]string{"COOP_DATABASE_URL": url}
+	if code, _, stderr := runCLI(t, env, "", "migrate"); code != 0 {
+		t.Fatal(stderr)
+	}
+	return env, loc
+}
+
 // TestMatchOnce runs coop match on a seeded community: a dry run lists proposals and writes
 // nothing, a pass writes them and prints the JSON object the issue promises, and a second pass
 // with nothing changed proposes nothing new.
 func TestMatchOnce(t *testing.T) {
 	for _, d := range storetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
-			loc := storetest.NewDatabase(t, d)
-			url := loc.DSN
-			if d == store.SQLite {
-				url = "sqlite:" + loc.DSN
-			}
-			env := map[string]string{"COOP_DATABASE_URL": url}
-			if code, _, stderr := runCLI(t, env, "", "migrate"); code != 0 {
-				t.Fatal(stderr)
-			}
+			env, _ := migratedDatabase(t, d)
 			if code, out, stderr := runCLI(t, env, "", "seed", "--members", "300", "--offers", "400", "--requests", "1500", "--seed", "3"); code != 0 {
 				t.Fatalf("seed: %s%s", out, stderr)
 			}

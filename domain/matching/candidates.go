@@ -1,6 +1,7 @@
 package matching
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -124,7 +125,7 @@ func prepare(in Input) *prepared {
 		if c := p.compareCells(a.Located, a.Lat, a.Lon, b.Located, b.Lat, b.Lon); c != 0 {
 			return c
 		}
-		return cmp64(a.ID, b.ID)
+		return cmp.Compare(a.ID, b.ID)
 	})
 	for i, h := range p.helpers {
 		p.hIndex[h.ID] = int32(i)
@@ -141,7 +142,7 @@ func prepare(in Input) *prepared {
 		}
 	}
 	p.offers = slices.Clone(in.Offers)
-	slices.SortFunc(p.offers, func(a, b Offer) int { return cmp64(a.ID, b.ID) })
+	slices.SortFunc(p.offers, func(a, b Offer) int { return cmp.Compare(a.ID, b.ID) })
 	unlocatedSeen := map[[2]int64]bool{}
 	for i, o := range p.offers {
 		hi, ok := p.hIndex[o.HelperID]
@@ -194,10 +195,10 @@ func (p *prepared) compareCells(aLocated bool, aLat, aLon float64, bLocated bool
 	}
 	ay, ax := p.cellOf(aLat, aLon)
 	by, bx := p.cellOf(bLat, bLon)
-	if c := cmp64(int64(ay), int64(by)); c != 0 {
+	if c := cmp.Compare(ay, by); c != 0 {
 		return c
 	}
-	return cmp64(int64(ax), int64(bx))
+	return cmp.Compare(ax, bx)
 }
 
 // sortRequests numbers the requests by category and place, so that neighbouring requests scan
@@ -206,7 +207,7 @@ func (p *prepared) compareCells(aLocated bool, aLat, aLon float64, bLocated bool
 func (p *prepared) sortRequests(reqs []Request) []Request {
 	out := slices.Clone(reqs)
 	slices.SortFunc(out, func(a, b Request) int {
-		if c := cmp64(a.CategoryID, b.CategoryID); c != 0 {
+		if c := cmp.Compare(a.CategoryID, b.CategoryID); c != 0 {
 			return c
 		}
 		if c := p.compareCells(a.Located, a.Lat, a.Lon, b.Located, b.Lat, b.Lon); c != 0 {
@@ -214,35 +215,15 @@ func (p *prepared) sortRequests(reqs []Request) []Request {
 		}
 		// Requests at one place (the centre of one area) come together, so that they share
 		// the offers within reach of it.
-		if c := cmpFloat(a.Lat, b.Lat); c != 0 {
+		if c := cmp.Compare(a.Lat, b.Lat); c != 0 {
 			return c
 		}
-		if c := cmpFloat(a.Lon, b.Lon); c != 0 {
+		if c := cmp.Compare(a.Lon, b.Lon); c != 0 {
 			return c
 		}
-		return cmp64(a.ID, b.ID)
+		return cmp.Compare(a.ID, b.ID)
 	})
 	return out
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmp64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // localWindow reads a request's window in the co-op's time zone as a weekday and minutes after

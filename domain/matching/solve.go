@@ -1,6 +1,7 @@
 package matching
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -101,8 +102,8 @@ func solve(in Input, exact int) Result {
 
 // sortByRequest puts a result in the order of its requests' ids.
 func sortByRequest(res *Result) {
-	slices.SortFunc(res.Proposals, func(a, b Proposal) int { return cmp64(a.RequestID, b.RequestID) })
-	slices.SortFunc(res.Unmatched, func(a, b Unmatched) int { return cmp64(a.RequestID, b.RequestID) })
+	slices.SortFunc(res.Proposals, func(a, b Proposal) int { return cmp.Compare(a.RequestID, b.RequestID) })
+	slices.SortFunc(res.Unmatched, func(a, b Unmatched) int { return cmp.Compare(a.RequestID, b.RequestID) })
 }
 
 // unmatched explains a request left without a proposal.
