@@ -13,7 +13,7 @@ func TestLocalSearchIsCloseToExactOnATown(t *testing.T) {
 		t.Skip("the exact solution of a town takes seconds")
 	}
 	in := townInstance(7, 1200, 600)
-	local, exact := solve(in, 0), solve(in, math.MaxInt)
+	local, exact := solve(in, 0, false), solve(in, math.MaxInt, false)
 	total := func(res Result) (score float64, urgent int) {
 		for _, p := range res.Proposals {
 			score += p.Score

@@ -320,7 +320,7 @@ func TestOptimality(t *testing.T) {
 				} else {
 					in = randomInstance(rng, 3+rng.IntN(6), 2+rng.IntN(5))
 				}
-				res := solve(in, mode.exact)
+				res := solve(in, mode.exact, false)
 				if len(res.Proposals) > 1 {
 					nonTrivial++
 				}
@@ -347,7 +347,7 @@ func TestExactCountsOnLargerInstances(t *testing.T) {
 		in := randomInstance(rng, 20+rng.IntN(100), 10+rng.IntN(60))
 		edges := ruleEdges(in)
 		// Every other instance without the exact step, as a component too large for it would be.
-		res := solve(in, exactLimit*(i%2))
+		res := solve(in, exactLimit*(i%2), false)
 		urgent := map[int64]bool{}
 		for _, r := range in.Requests {
 			urgent[r.ID] = r.Urgent

@@ -35,9 +35,17 @@ type solver struct {
 const eps = 1e-9
 
 // Solve finds the proposals of one pass; see the package documentation for what it guarantees.
-func Solve(in Input) Result { return solve(in, exactLimit) }
+func Solve(in Input) Result { return solve(in, exactLimit, false) }
 
-func solve(in Input, exact int) Result {
+// SolveGreedy is the baseline Solve is measured against: the same candidates, and the requests
+// whose best pair scores highest (urgent ones first) each take their best free helper, with
+// nothing reconsidered after. It obeys the same rules, but may leave requests unmatched that
+// Solve would match, and score less. It is for comparison, not for passes.
+func SolveGreedy(in Input) Result { return solve(in, 0, true) }
+
+// solve solves components of up to exact requests and helpers exactly; baseline stops after
+// the greedy start.
+func solve(in Input, exact int, baseline bool) Result {
 	p := prepare(in)
 	s := &solver{p: p, exact: exact}
 	s.reqs = p.sortRequests(in.Requests)
@@ -65,22 +73,27 @@ func solve(in Input, exact int) Result {
 		s.matchH[h] = -1
 	}
 
-	// Parts of the graph small enough are solved exactly on all three objectives at once.
-	comps, helps := s.components()
-	for k := range comps {
-		if len(comps[k]) <= s.exact && len(helps[k]) <= s.exact {
-			s.solveExact(comps[k], helps[k])
+	if baseline {
+		s.greedy(true)
+		s.greedy(false)
+	} else {
+		// Parts of the graph small enough are solved exactly on all three objectives at once.
+		comps, helps := s.components()
+		for k := range comps {
+			if len(comps[k]) <= s.exact && len(helps[k]) <= s.exact {
+				s.solveExact(comps[k], helps[k])
+			}
 		}
+		// Elsewhere: (1) as many urgent requests as possible, the best pairs greedily and then
+		// augmenting paths (a solved part has none to offer).
+		s.greedy(true)
+		s.augment(func(r int) bool { return s.urgent[r] })
+		// (2) then as many requests in all: augmenting paths keep every matched request matched.
+		s.greedy(false)
+		s.augment(func(int) bool { return true })
+		// (3) then a higher total score, by exchanges that keep (1) and (2).
+		s.improve()
 	}
-	// Elsewhere: (1) as many urgent requests as possible, the best pairs greedily and then
-	// augmenting paths (a solved part has none to offer).
-	s.greedy(true)
-	s.augment(func(r int) bool { return s.urgent[r] })
-	// (2) then as many requests in all: augmenting paths keep every matched request matched.
-	s.greedy(false)
-	s.augment(func(int) bool { return true })
-	// (3) then a higher total score, by exchanges that keep (1) and (2).
-	s.improve()
 
 	for i := range s.reqs {
 		r := &s.reqs[i]

@@ -36,6 +36,18 @@ func (s *Store) SeedUsed(ctx context.Context, seed uint64) (bool, error) {
 // exists already are reused. Every member gets passwordHash (empty: they cannot sign in) and the
 // data-holding consent.
 func (s *Store) SaveCommunity(ctx context.Context, c synthetic.Community, passwordHash string) error {
+	if err := s.saveCommunity(ctx, c, passwordHash); err != nil {
+		return err
+	}
+	// Fresh statistics, so that the planner knows how big the tables have become before
+	// autovacuum gets round to them.
+	if err := s.conn(ctx).Exec("ANALYZE").Error; err != nil {
+		return fmt.Errorf("store: unable to analyse the tables after seeding: %w", translate(err))
+	}
+	return nil
+}
+
+func (s *Store) saveCommunity(ctx context.Context, c synthetic.Community, passwordHash string) error {
 	return s.Transact(ctx, func(ctx context.Context) error {
 		db := s.conn(ctx)
 		var existing []areaRow
