@@ -61,7 +61,7 @@ func newHarnessAt(t *testing.T, st *store.Store, baseURL string) *harness {
 	svc := app.Services{
 		Membership: domain.NewMembership(st, st, st, st, audit, limiter, hasher, clock),
 		Accounts:   domain.NewAccounts(st, st, st, audit, limiter, hasher, clock),
-		Catalogue:  domain.NewCatalogue(st, st, audit, clock),
+		Catalogue:  domain.NewCatalogue(st, st, st, audit, clock),
 		Exchange:   domain.NewExchange(st, st, st, st, st, audit, clock, london),
 		Matches:    domain.NewMatches(st),
 		Audit:      audit,

@@ -199,18 +199,19 @@ type CatalogueStore interface {
 // Catalogue manages the co-op's areas and categories. Everyone signed in reads them; coordinators
 // change them.
 type Catalogue struct {
-	store CatalogueStore
-	tx    Transactor
-	audit *Audit
-	clock Clock
+	store     CatalogueStore
+	proposals ProposalStore
+	tx        Transactor
+	audit     *Audit
+	clock     Clock
 
 	mu        sync.Mutex
 	lastAreas []Area // the last list read, for re-showing a form while the database is away
 }
 
 // NewCatalogue returns the areas and categories service.
-func NewCatalogue(store CatalogueStore, tx Transactor, audit *Audit, clock Clock) *Catalogue {
-	return &Catalogue{store: store, tx: tx, audit: audit, clock: clock}
+func NewCatalogue(store CatalogueStore, proposals ProposalStore, tx Transactor, audit *Audit, clock Clock) *Catalogue {
+	return &Catalogue{store: store, proposals: proposals, tx: tx, audit: audit, clock: clock}
 }
 
 // Areas lists every area by name.
@@ -297,9 +298,16 @@ func (c *Catalogue) UpdateArea(ctx context.Context, by Actor, id int64, p AreaPa
 		if err := v.OrNil(); err != nil {
 			return err
 		}
+		moved := a.Lat != *in.Lat || a.Lon != *in.Lon
 		a = Area{ID: id, Name: in.Name, Code: in.Code, Lat: *in.Lat, Lon: *in.Lon, CreatedAt: a.CreatedAt, UpdatedAt: c.clock.now()}
 		if err := c.store.UpdateArea(ctx, a); err != nil {
 			return areaUniqueness(err)
+		}
+		// Distances to and from the area have changed, so proposals made with them may not hold.
+		if moved {
+			if _, err := c.proposals.WithdrawProposals(ctx, ProposalScope{AreaID: id}, WithdrawnAreaMoved, a.UpdatedAt); err != nil {
+				return err
+			}
 		}
 		return c.audit.Record(ctx, by, AuditAreaChanged, "area", id, map[string]string{"change": "updated", "name": a.Name, "code": a.Code})
 	})
@@ -400,6 +408,7 @@ func (c *Catalogue) UpdateCategory(ctx context.Context, by Actor, id int64, p Ca
 		if p.Name != nil {
 			cat.Name = strings.TrimSpace(*p.Name)
 		}
+		checkNow := p.RequiresCheck != nil && *p.RequiresCheck && !cat.RequiresCheck
 		if p.RequiresCheck != nil {
 			cat.RequiresCheck = *p.RequiresCheck
 		}
@@ -415,6 +424,12 @@ func (c *Catalogue) UpdateCategory(ctx context.Context, by Actor, id int64, p Ca
 		cat.UpdatedAt = c.clock.now()
 		if err := c.store.UpdateCategory(ctx, cat); err != nil {
 			return err
+		}
+		// Helpers proposed without a check may no longer be chosen.
+		if checkNow {
+			if _, err := c.proposals.WithdrawProposals(ctx, ProposalScope{CategoryID: id}, WithdrawnCheckRequired, cat.UpdatedAt); err != nil {
+				return err
+			}
 		}
 		return c.audit.Record(ctx, by, AuditCategoryChanged, "category", id, categoryDetail("updated", cat))
 	})

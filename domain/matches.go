@@ -127,12 +127,14 @@ type MatchListQuery struct {
 	Limit      int
 }
 
-// ProposalScope names the live proposals to withdraw: those of some requests, of an offer, or
-// with a member on either side.
+// ProposalScope names the live proposals to withdraw: those of some requests, of an offer, with
+// a member on either side, in or near an area, or in a category.
 type ProposalScope struct {
 	RequestIDs []int64
 	OfferID    int64
 	MemberID   int64
+	AreaID     int64 // requests in the area, and helpers who live there
+	CategoryID int64 // requests in the category
 }
 
 // MatchStore keeps matches and what the matcher's passes found.
@@ -164,6 +166,8 @@ const (
 	WithdrawnOfferStopped     = "The offer was paused or withdrawn."
 	WithdrawnMemberSuspended  = "A member in it was suspended."
 	WithdrawnRequestExpired   = "The request's time came before it was agreed."
+	WithdrawnAreaMoved        = "The centre of an area in it was moved, which changes how far apart they are."
+	WithdrawnCheckRequired    = "Its kind of support now needs a safeguarding check."
 )
 
 // Matches shows coordinators what the matcher proposes and what it could not match.

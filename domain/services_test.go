@@ -39,7 +39,7 @@ func newWorld(t *testing.T, st *store.Store) *world {
 	limiter := domain.NewRateLimiter(st, clock)
 	w.membership = domain.NewMembership(st, st, st, st, w.audit, limiter, cheap, clock)
 	w.accounts = domain.NewAccounts(st, st, st, w.audit, limiter, cheap, clock)
-	w.catalogue = domain.NewCatalogue(st, st, w.audit, clock)
+	w.catalogue = domain.NewCatalogue(st, st, st, w.audit, clock)
 	ctx := context.Background()
 	lat, lon := 53.3811, -1.4701
 	var err error

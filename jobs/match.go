@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,9 +22,9 @@ type PassStore interface {
 	ExpireRequests(ctx context.Context, now time.Time) (int, error)
 	CreatePass(ctx context.Context, p *domain.MatchPass) error
 	FinishPass(ctx context.Context, p domain.MatchPass) error
-	// InsertProposals writes proposals for requests and offers that have not changed meanwhile,
-	// and says how many it wrote.
-	InsertProposals(ctx context.Context, passID int64, ps []matching.Proposal, at time.Time) (int, error)
+	// InsertProposals writes the proposals whose request, offer and people have not changed since
+	// they were read, and returns the requests it wrote them for.
+	InsertProposals(ctx context.Context, passID int64, ps []matching.Proposal, at time.Time) ([]int64, error)
 	SaveUnmatched(ctx context.Context, passID int64, us []matching.Unmatched, at time.Time) error
 	AddNotice(ctx context.Context, n *domain.Notice) error
 }
@@ -161,11 +162,16 @@ func (m *Matcher) run(ctx context.Context, opt PassOptions) (PassReport, error) 
 		if err != nil {
 			return err
 		}
-		if written < len(res.Proposals) {
-			m.log.Warn("match pass: some proposals were not written, as their request or offer changed while the pass ran",
-				"proposed", len(res.Proposals), "written", written)
+		if len(written) < len(res.Proposals) {
+			m.log.Info("match pass: some proposals were not written, as what they rest on changed while the pass ran",
+				"found", len(res.Proposals), "written", len(written))
+			kept := make(map[int64]bool, len(written))
+			for _, id := range written {
+				kept[id] = true
+			}
+			rep.Proposals = slices.DeleteFunc(slices.Clone(res.Proposals), func(p matching.Proposal) bool { return !kept[p.RequestID] })
 		}
-		rep.Proposed = written
+		rep.Proposed = len(written)
 		if err := m.store.SaveUnmatched(ctx, rep.ID, res.Unmatched, now); err != nil {
 			return err
 		}

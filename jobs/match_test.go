@@ -34,6 +34,7 @@ type town struct {
 	st       *store.Store
 	x        *domain.Exchange
 	members  *domain.Membership
+	catalog  *domain.Catalogue
 	matches  *domain.Matches
 	matcher  *jobs.Matcher
 	log      *bytes.Buffer
@@ -74,7 +75,8 @@ func newTown(t *testing.T, st *store.Store) *town {
 	limiter := domain.NewRateLimiter(st, clock)
 	cheap := domain.PasswordHasher{Params: domain.PasswordParams{Memory: 1024, Time: 1, Threads: 1}}
 	w.members = domain.NewMembership(st, st, st, st, audit, limiter, cheap, clock)
-	catalogue := domain.NewCatalogue(st, st, audit, clock)
+	catalogue := domain.NewCatalogue(st, st, st, audit, clock)
+	w.catalog = catalogue
 	w.x = domain.NewExchange(st, st, st, st, st, audit, clock, london)
 	w.matches = domain.NewMatches(st)
 	log := slog.New(slog.NewTextHandler(syncWriter{&w.mu, w.log}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -411,10 +413,39 @@ func TestChangesWithdrawProposals(t *testing.T) {
 		if rep := w.pass(); rep.Proposed != 0 || rep.HelpersConsidered != 0 {
 			t.Errorf("a suspended helper was considered: %+v", rep.MatchPass)
 		}
-		// Cancelling the request withdraws its proposal too.
 		if _, err := w.members.Reinstate(ctx, w.coord, w.bob.ID); err != nil {
 			t.Fatal(err)
 		}
+		// Moving the centre of the helper's area changes the distance: withdrawn. So is a
+		// proposal in a category that comes to need a check.
+		w.pass()
+		if _, err := w.catalog.UpdateArea(ctx, w.coord, w.areas["RV2"], domain.AreaPatch{Lat: ptr(53.3925)}); err != nil {
+			t.Fatal(err)
+		}
+		if ms, _ := st.RequestMatches(ctx, r.ID); len(w.live(r.ID)) != 0 || ms[len(ms)-1].EndReason != domain.WithdrawnAreaMoved {
+			t.Fatalf("after the helper's area moved: %+v", ms)
+		}
+		w.pass()
+		transport := int64(0)
+		cats, _ := w.catalog.Categories(ctx)
+		for _, c := range cats {
+			if c.Slug == "transport" {
+				transport = c.ID
+			}
+		}
+		if _, err := w.catalog.UpdateCategory(ctx, w.coord, transport, domain.CategoryPatch{RequiresCheck: ptr(true)}); err != nil {
+			t.Fatal(err)
+		}
+		if len(w.live(r.ID)) != 0 {
+			t.Fatal("a proposal without a check stayed when its category came to need one")
+		}
+		if rep := w.pass(); rep.Proposed != 0 || rep.UnmatchedReasons[string(matching.NoneChecked)] != 1 {
+			t.Errorf("the pass after lifts came to need a check: %+v", rep.MatchPass)
+		}
+		if _, err := w.catalog.UpdateCategory(ctx, w.coord, transport, domain.CategoryPatch{RequiresCheck: ptr(false)}); err != nil {
+			t.Fatal(err)
+		}
+		// Cancelling the request withdraws its proposal too.
 		w.pass()
 		if _, err := w.x.CancelRequest(ctx, w.ann, r.ID, "Found a lift with my neighbour", false); err != nil {
 			t.Fatal(err)
@@ -451,4 +482,83 @@ func TestOnlyOnePassAtATime(t *testing.T) {
 			t.Errorf("the pass after the lock was given back: %+v", rep.MatchPass)
 		}
 	})
+}
+
+// racyStore makes a change after the pass has read what it needs and before it writes.
+type racyStore struct {
+	*store.Store
+	between func()
+}
+
+func (r racyStore) MatchInput(ctx context.Context, now time.Time) (matching.Input, error) {
+	in, err := r.Store.MatchInput(ctx, now)
+	r.between()
+	return in, err
+}
+
+// TestChangesWhileAPassRunsAreNotOverwritten: when the request, the offer or either person
+// changes while a pass is solving, the pass does not write a proposal resting on what was.
+func TestChangesWhileAPassRunsAreNotOverwritten(t *testing.T) {
+	ctx := context.Background()
+	changes := []struct {
+		name   string
+		change func(w *town, offer domain.Offer, r domain.Request) error
+	}{
+		{"the request moves to a Wednesday", func(w *town, _ domain.Offer, r domain.Request) error {
+			start := at(11, 10, 0)
+			_, err := w.x.UpdateRequest(ctx, w.ann, r.ID, domain.RequestPatch{Start: &start, End: ptr(start.Add(time.Hour))})
+			return err
+		}},
+		{"the offer moves to Mondays", func(w *town, offer domain.Offer, _ domain.Request) error {
+			_, err := w.x.UpdateOffer(ctx, w.bob, offer.ID, domain.OfferPatch{Slots: &[]domain.SlotInput{{Day: "mon", From: "09:00", To: "17:00"}}})
+			return err
+		}},
+		{"the offer is paused", func(w *town, offer domain.Offer, _ domain.Request) error {
+			_, err := w.x.SetOfferStatus(ctx, w.bob, offer.ID, domain.OfferPaused)
+			return err
+		}},
+		{"the helper is suspended", func(w *town, _ domain.Offer, _ domain.Request) error {
+			_, err := w.members.Suspend(ctx, w.coord, w.bob.ID, "A concern is being looked into")
+			return err
+		}},
+		{"the requester is suspended", func(w *town, _ domain.Offer, _ domain.Request) error {
+			_, err := w.members.Suspend(ctx, w.coord, w.ann.ID, "A concern is being looked into")
+			return err
+		}},
+		{"the request is cancelled", func(w *town, _ domain.Offer, r domain.Request) error {
+			_, err := w.x.CancelRequest(ctx, w.ann, r.ID, "Sorted it out myself", false)
+			return err
+		}},
+	}
+	for _, c := range changes {
+		t.Run(c.name, func(t *testing.T) {
+			storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
+				w := newTown(t, st)
+				offer := w.offerLifts(w.bob)
+				other := w.ask("transport", at(17, 10, 0), "routine") // untouched, for contrast
+				r := w.ask("transport", at(10, 10, 0), "urgent")
+				racy := racyStore{Store: st, between: func() {
+					w.setNow(w.clock().Add(time.Second)) // the change comes after the pass has read
+					if err := c.change(w, offer, r); err != nil {
+						t.Fatal(err)
+					}
+				}}
+				var log bytes.Buffer
+				m := jobs.NewMatcher(racy, st, london, w.clock, slog.New(slog.NewTextHandler(&log, nil)), nil)
+				rep, err := m.Pass(ctx, jobs.PassOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if live := w.live(r.ID); len(live) != 0 {
+					t.Errorf("a proposal was written from what changed: %+v", live)
+				}
+				if rep.Proposed != 0 || len(rep.Proposals) != 0 || !strings.Contains(log.String(), "some proposals were not written") {
+					t.Errorf("the pass reports %d proposals (%+v); log:\n%s", rep.Proposed, rep.Proposals, log.String())
+				}
+				if len(w.live(other.ID)) != 0 {
+					t.Error("the pass proposed Bob twice")
+				}
+			})
+		})
+	}
 }

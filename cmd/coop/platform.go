@@ -73,7 +73,7 @@ func services(st *store.Store, hasher domain.PasswordHasher, loc *time.Location)
 	return app.Services{
 		Membership: domain.NewMembership(st, st, st, st, audit, limiter, hasher, clock),
 		Accounts:   domain.NewAccounts(st, st, st, audit, limiter, hasher, clock),
-		Catalogue:  domain.NewCatalogue(st, st, audit, clock),
+		Catalogue:  domain.NewCatalogue(st, st, st, audit, clock),
 		Exchange:   domain.NewExchange(st, st, st, st, st, audit, clock, loc),
 		Matches:    domain.NewMatches(st),
 		Audit:      audit,

@@ -75,7 +75,8 @@ func (p *prepared) cellOf(lat, lon float64) (y, x int32) {
 
 // span is the block of cells of g that may hold a helper who can reach (lat, lon).
 func (p *prepared) span(g *grid, lat, lon, cosLat float64) (y0, x0, y1, x1 int32) {
-	dLat := g.maxRadius / 111.2 // km to degrees of latitude, with a margin
+	// km to degrees of latitude, with a margin: a degree is about 111.2 km, never less than 110.
+	dLat := g.maxRadius / 110.0
 	dLon := dLat / math.Max(0.2, cosLat)
 	y0, x0 = p.cellOf(lat-dLat, lon-dLon)
 	y1, x1 = p.cellOf(lat+dLat, lon+dLon)

@@ -19,6 +19,9 @@ type Request struct {
 	Start, End    time.Time
 	Urgent        bool
 	NeedsCheck    bool // the category needs a check, or the requester asked for one
+	// Version is when the request last changed, carried to its proposal so that the pass
+	// writes it only if the request has not changed since.
+	Version time.Time
 }
 
 // Offer is an active offer of an active helper.
@@ -29,6 +32,7 @@ type Offer struct {
 	RadiusKm   float64
 	Slots      []domain.Slot
 	MaxPerWeek int
+	Version    time.Time // when the offer last changed (see Request.Version)
 }
 
 // Check is a verified check a helper holds, valid through the date of ValidUntil in the co-op's
@@ -53,7 +57,8 @@ type Helper struct {
 	Commitments []Commitment
 	// Awaiting: a proposal is waiting for this helper's answer, so nothing more is proposed.
 	Awaiting bool
-	// LastProposed is when the helper was last proposed for anything (zero: never).
+	// LastProposed is when the helper was last proposed for anything; zero when not in the
+	// past four weeks, which scores as never.
 	LastProposed time.Time
 }
 
@@ -81,6 +86,8 @@ type Proposal struct {
 	Urgent                       bool
 	Score                        float64
 	Reasons                      []string
+	// The versions of the request and the offer the proposal was made from.
+	RequestVersion, OfferVersion time.Time
 }
 
 // Code says, for counting, why a request was left unmatched.

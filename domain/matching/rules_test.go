@@ -1,6 +1,7 @@
 package matching
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -213,5 +214,24 @@ func TestUrgentFirstAndItsReason(t *testing.T) {
 	}
 	if u := res.Unmatched[0]; u.Code != TakenByMoreUrgent || !strings.Contains(u.Reason, "more urgent request") {
 		t.Errorf("the routine request says %s: %q", u.Code, u.Reason)
+	}
+}
+
+// TestRadiusAcrossACellBoundary: a helper a hair inside their radius, due north, in a cell of the
+// spatial index beyond the one the radius ends in, is still found.
+func TestRadiusAcrossACellBoundary(t *testing.T) {
+	for _, radius := range []float64{2.5, 10, 24} {
+		in := one()
+		hLat := 53.45 + 1e-9 // just inside a cell's southern edge
+		reqLat := hLat - (radius-0.0001)/(6371.0088*math.Pi/180)
+		in.Requests[0].Lat, in.Requests[0].Lon = reqLat, -1.4701
+		in.Helpers[0].Lat, in.Helpers[0].Lon = hLat, -1.4701
+		in.Offers[0].RadiusKm = radius
+		if d := domain.DistanceKm(reqLat, -1.4701, hLat, -1.4701); d > radius {
+			t.Fatalf("the set-up is wrong: %.6f km is beyond %v", d, radius)
+		}
+		if res := Solve(in); len(res.Proposals) != 1 {
+			t.Errorf("a helper just inside a %v km radius was not proposed: %+v", radius, res.Unmatched)
+		}
 	}
 }

@@ -81,7 +81,7 @@ func (p *prepared) reasons(r *Request, e edge) []string {
 		out = append(out, fmt.Sprintf("has helped %s %s before", r.RequesterName, word))
 	}
 	if h.LastProposed.IsZero() {
-		out = append(out, "not proposed for anything before")
+		out = append(out, "not proposed for anything in the past four weeks")
 	} else if days := int(p.in.Now.Sub(h.LastProposed).Hours() / 24); days >= 2 {
 		out = append(out, fmt.Sprintf("last proposed %d days ago", days))
 	}

@@ -99,8 +99,9 @@ func solve(in Input, exact int, baseline bool) Result {
 		r := &s.reqs[i]
 		if s.matchR[i] >= 0 {
 			e := s.adj[i][s.matchR[i]]
-			res.Proposals = append(res.Proposals, Proposal{RequestID: r.ID, OfferID: p.offers[e.o].ID, HelperID: p.helpers[e.h].ID,
-				Urgent: r.Urgent, Score: e.w, Reasons: p.reasons(r, e)})
+			o := &p.offers[e.o]
+			res.Proposals = append(res.Proposals, Proposal{RequestID: r.ID, OfferID: o.ID, HelperID: p.helpers[e.h].ID,
+				Urgent: r.Urgent, Score: e.w, Reasons: p.reasons(r, e), RequestVersion: r.Version, OfferVersion: o.Version})
 			continue
 		}
 		if !r.Start.After(in.Now) {

@@ -131,6 +131,11 @@ func (s *Store) WithdrawProposals(ctx context.Context, scope domain.ProposalScop
 		db = db.Where("offer_id = ?", scope.OfferID)
 	case scope.MemberID != 0:
 		db = db.Where("helper_id = ? OR request_id IN (SELECT id FROM requests WHERE member_id = ?)", scope.MemberID, scope.MemberID)
+	case scope.AreaID != 0:
+		db = db.Where("request_id IN (SELECT id FROM requests WHERE area_id = ?) OR helper_id IN (SELECT id FROM members WHERE area_id = ?)",
+			scope.AreaID, scope.AreaID)
+	case scope.CategoryID != 0:
+		db = db.Where("request_id IN (SELECT id FROM requests WHERE category_id = ?)", scope.CategoryID)
 	default:
 		return 0, nil
 	}

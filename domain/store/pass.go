@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -21,7 +20,7 @@ import (
 const (
 	// Open requests still ahead, of active members, with no live match.
 	passRequestsSQL = `SELECT r.id, r.member_id, m.name, r.category_id, c.name, a.name, a.lat, a.lon, r.start_at, r.end_at,
-		r.urgency, r.needs_check, c.requires_check
+		r.urgency, r.needs_check, c.requires_check, r.updated_at
 	FROM requests r
 	JOIN members m ON m.id = r.member_id
 	JOIN categories c ON c.id = r.category_id
@@ -30,7 +29,7 @@ const (
 	AND NOT EXISTS (SELECT 1 FROM matches x WHERE x.request_id = r.id AND x.status IN ('proposed', 'approved', 'accepted'))`
 
 	// Active offers of active members.
-	passOffersSQL = `SELECT o.id, o.member_id, o.category_id, o.radius_km, o.slots, o.max_per_week
+	passOffersSQL = `SELECT o.id, o.member_id, o.category_id, o.radius_km, o.slots, o.max_per_week, o.updated_at
 	FROM offers o JOIN members m ON m.id = o.member_id
 	WHERE o.status = 'active' AND m.status = 'active'`
 
@@ -49,16 +48,17 @@ const (
 	WHERE x.status IN ('proposed', 'approved', 'accepted')
 	AND NOT (x.status IN ('proposed', 'approved') AND r.status = 'open' AND r.start_at <= ?)`
 
-	// Pairs never to propose again.
-	passExcludedSQL = `SELECT request_id, helper_id FROM matches WHERE status IN ('rejected', 'declined')`
+	// Pairs never to propose again, of the requests a pass looks at.
+	passExcludedSQL = `SELECT x.request_id, x.helper_id FROM matches x JOIN requests r ON r.id = x.request_id
+	WHERE x.status IN ('rejected', 'declined') AND r.status = 'open' AND r.start_at > ?`
 
 	// Completed matches between each requester and helper.
 	passHistorySQL = `SELECT r.member_id, x.helper_id, COUNT(*)
 	FROM matches x JOIN requests r ON r.id = x.request_id
 	WHERE x.status = 'completed' GROUP BY r.member_id, x.helper_id`
 
-	// When each helper was last proposed for anything.
-	passLastProposedSQL = `SELECT helper_id, MAX(created_at) FROM matches GROUP BY helper_id`
+	// When each helper was last proposed for anything, over the four weeks that fairness counts.
+	passLastProposedSQL = `SELECT helper_id, MAX(created_at) FROM matches WHERE created_at > ? GROUP BY helper_id`
 )
 
 // flexTime scans a time that SQLite may hand over as text (when it comes from an expression
@@ -120,13 +120,14 @@ func (s *Store) MatchInput(ctx context.Context, now time.Time) (matching.Input, 
 				r                      matching.Request
 				name, urgency          string
 				lat, lon               sql.NullFloat64
-				start, end             flexTime
+				start, end, version    flexTime
 				needsCheck, catRequire bool
 			)
 			if err := rows.Scan(&r.ID, &r.RequesterID, &name, &r.CategoryID, &r.CategoryName, &r.AreaName, &lat, &lon,
-				&start, &end, &urgency, &needsCheck, &catRequire); err != nil {
+				&start, &end, &urgency, &needsCheck, &catRequire, &version); err != nil {
 				return err
 			}
+			r.Version = version.t
 			r.RequesterName = domain.Member{Name: name}.FirstName()
 			r.Located, r.Lat, r.Lon = lat.Valid && lon.Valid, lat.Float64, lon.Float64
 			r.Start, r.End = start.t, end.t
@@ -139,8 +140,11 @@ func (s *Store) MatchInput(ctx context.Context, now time.Time) (matching.Input, 
 			return fmt.Errorf("requests: %w", err)
 		}
 		err = s.each(ctx, passOffersSQL, nil, func(rows *sql.Rows) error {
-			var row offerRow
-			if err := rows.Scan(&row.ID, &row.MemberID, &row.CategoryID, &row.RadiusKm, &row.Slots, &row.MaxPerWeek); err != nil {
+			var (
+				row     offerRow
+				version flexTime
+			)
+			if err := rows.Scan(&row.ID, &row.MemberID, &row.CategoryID, &row.RadiusKm, &row.Slots, &row.MaxPerWeek, &version); err != nil {
 				return err
 			}
 			o, err := row.domain()
@@ -148,7 +152,7 @@ func (s *Store) MatchInput(ctx context.Context, now time.Time) (matching.Input, 
 				return err
 			}
 			in.Offers = append(in.Offers, matching.Offer{ID: o.ID, HelperID: o.MemberID, CategoryID: o.CategoryID, RadiusKm: o.RadiusKm,
-				Slots: o.Slots, MaxPerWeek: o.MaxPerWeek})
+				Slots: o.Slots, MaxPerWeek: o.MaxPerWeek, Version: version.t})
 			return nil
 		})
 		if err != nil {
@@ -221,7 +225,7 @@ func (s *Store) MatchInput(ctx context.Context, now time.Time) (matching.Input, 
 		if err != nil {
 			return fmt.Errorf("live matches: %w", err)
 		}
-		err = s.each(ctx, passExcludedSQL, nil, func(rows *sql.Rows) error {
+		err = s.each(ctx, passExcludedSQL, []any{now.UTC()}, func(rows *sql.Rows) error {
 			var p matching.Pair
 			if err := rows.Scan(&p.RequestID, &p.HelperID); err != nil {
 				return err
@@ -247,7 +251,7 @@ func (s *Store) MatchInput(ctx context.Context, now time.Time) (matching.Input, 
 		if err != nil {
 			return fmt.Errorf("history: %w", err)
 		}
-		err = s.each(ctx, passLastProposedSQL, nil, func(rows *sql.Rows) error {
+		err = s.each(ctx, passLastProposedSQL, []any{now.UTC().Add(-28 * 24 * time.Hour)}, func(rows *sql.Rows) error {
 			var (
 				helperID int64
 				last     flexTime
@@ -271,21 +275,17 @@ func (s *Store) MatchInput(ctx context.Context, now time.Time) (matching.Input, 
 	return in, nil
 }
 
-// snapshot runs fn's reads in one transaction that sees one state of the database (repeatable
-// read on PostgreSQL; SQLite's transactions are serialisable already).
+// snapshot runs fn's reads in one read-only transaction that sees one state of the database, on
+// PostgreSQL. On SQLite it runs them outside a transaction: its transactions here begin by
+// taking the write lock, which would make members' changes wait for the whole read; each read
+// then sees the latest state, and the writing of proposals checks again what they rest on.
 func (s *Store) snapshot(ctx context.Context, fn func(ctx context.Context) error) error {
-	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok || s.dialect != Postgres {
 		return fn(ctx)
-	}
-	opts := &sql.TxOptions{ReadOnly: true}
-	if s.dialect == Postgres {
-		opts.Isolation = sql.LevelRepeatableRead
-	} else {
-		opts = nil // SQLite begins immediate transactions; a read-only option is not understood
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		return fn(context.WithValue(ctx, txKey{}, tx))
-	}, opts)
+	}, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
 	return translate(err)
 }
 
@@ -346,46 +346,60 @@ func values(n int, types ...string) string {
 	return "VALUES " + strings.Join(rows, ", ")
 }
 
-// insertProposalsSQL writes proposals for requests still open and offers still active; the
+// insertProposalsSQL writes proposals whose request and offer are as the pass read them (their
+// updated_at unchanged, so nothing a rule rests on has changed) and whose helper and requester
+// are still active. On PostgreSQL it also locks those rows until the pass commits, so that a
+// change made meanwhile either comes first (and the proposal is not written) or waits for the
+// pass and then withdraws the proposal; SQLite's write transactions run one at a time. The
 // unique indexes turn away a second live match for a request or a second proposal awaiting a
-// helper, which can only come from a change made while the pass ran.
+// helper, which can only come from a match made by hand while the pass ran.
 const insertProposalsSQL = `INSERT INTO matches (request_id, offer_id, helper_id, source, status, score, reasons, pass_id, created_at, updated_at)
 	SELECT v.column1, v.column2, v.column3, 'auto', 'proposed', v.column4, v.column5, ?, ?, ?
 	FROM (%s) AS v
-	JOIN requests r ON r.id = v.column1 AND r.status = 'open'
-	JOIN offers o ON o.id = v.column2 AND o.status = 'active' AND o.member_id = v.column3
-	WHERE true
-	ON CONFLICT DO NOTHING`
+	JOIN requests r ON r.id = v.column1 AND r.status = 'open' AND r.updated_at = v.column6
+	JOIN offers o ON o.id = v.column2 AND o.status = 'active' AND o.member_id = v.column3 AND o.updated_at = v.column7
+	JOIN members hm ON hm.id = v.column3 AND hm.status = 'active'
+	JOIN members rm ON rm.id = r.member_id AND rm.status = 'active'
+	WHERE true %s
+	ON CONFLICT DO NOTHING
+	RETURNING request_id`
 
-// InsertProposals writes a pass's proposals as auto matches, skipping any whose request or offer
-// changed while the pass ran, and says how many it wrote.
-func (s *Store) InsertProposals(ctx context.Context, passID int64, ps []matching.Proposal, at time.Time) (int, error) {
-	db := s.conn(ctx)
-	written := 0
+// InsertProposals writes a pass's proposals as auto matches, skipping any whose request, offer,
+// helper or requester changed while the pass ran, and returns the requests it wrote them for.
+func (s *Store) InsertProposals(ctx context.Context, passID int64, ps []matching.Proposal, at time.Time) ([]int64, error) {
+	timeType, lock := "text", "" // SQLite keeps times as text, written the same way for a row and a parameter
+	if s.dialect == Postgres {
+		timeType, lock = "timestamptz", "FOR SHARE OF r, o, hm, rm"
+	}
+	var written []int64
 	for start := 0; start < len(ps); start += valuesBatch {
 		batch := ps[start:min(start+valuesBatch, len(ps))]
 		// The pass's id and times come before the VALUES in the text, so first in the arguments.
-		args := make([]any, 0, 3+5*len(batch))
+		args := make([]any, 0, 3+7*len(batch))
 		args = append(args, passID, at.UTC(), at.UTC())
 		for _, p := range batch {
 			reasons, err := json.Marshal(p.Reasons)
 			if err != nil {
 				return written, err
 			}
-			args = append(args, p.RequestID, p.OfferID, p.HelperID, p.Score, string(reasons))
+			args = append(args, p.RequestID, p.OfferID, p.HelperID, p.Score, string(reasons), p.RequestVersion.UTC(), p.OfferVersion.UTC())
 		}
-		query := fmt.Sprintf(insertProposalsSQL, values(len(batch), "bigint", "bigint", "bigint", "double precision", "text"))
-		res := db.Exec(query, args...)
-		if res.Error != nil {
-			return written, fmt.Errorf("store: unable to write proposals: %w", translate(res.Error))
+		query := fmt.Sprintf(insertProposalsSQL, values(len(batch), "bigint", "bigint", "bigint", "double precision", "text", timeType, timeType), lock)
+		err := s.each(ctx, query, args, func(rows *sql.Rows) error {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			written = append(written, id)
+			return nil
+		})
+		if err != nil {
+			return written, fmt.Errorf("store: unable to write proposals: %w", err)
 		}
-		written += int(res.RowsAffected)
 	}
 	return written, nil
 }
 
-// A request cancelled while the pass ran may keep its row until the next pass: the lists join
-// the rows with the requests still open.
 const (
 	readUnmatchedSQL   = `SELECT request_id, code, reason FROM unmatched_requests`
 	upsertUnmatchedSQL = `INSERT INTO unmatched_requests (request_id, pass_id, code, reason, updated_at)
@@ -453,32 +467,26 @@ const (
 	advisoryUnlockSQL = `SELECT pg_advisory_unlock(hashtextextended($1, 0))`
 )
 
-// localLocks are the locks of one process on SQLite, which only one process should write.
-type localLocks struct {
-	mu   sync.Mutex
-	held map[string]bool
-}
+// takeLockSQL takes a row lock in the locks table (SQLite) unless someone holds it and its lease
+// has not run out; releaseLockSQL gives it back, if it is still this holder's.
+const (
+	takeLockSQL = `INSERT INTO locks (name, holder, expires_at) VALUES (?, ?, ?)
+	ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+	WHERE locks.expires_at < ?`
+	releaseLockSQL = `DELETE FROM locks WHERE name = ? AND holder = ?`
+)
 
-// TryLock takes the lock called name if no one holds it, and returns how to give it back. On
-// PostgreSQL it is an advisory lock held by a connection of its own, so that it holds across
-// every process on the database and is given back if this process dies; on SQLite it holds
-// within this process.
+// lockLease is how long a lock in the locks table holds if its process dies without giving it
+// back: longer than any pass on SQLite takes.
+const lockLease = 15 * time.Minute
+
+// TryLock takes the lock called name if no one holds it, and returns how to give it back. It
+// holds across every process on the database. On PostgreSQL it is an advisory lock held by a
+// connection of its own, given back at once if this process dies; on SQLite, a row in the locks
+// table with a lease of lockLease.
 func (s *Store) TryLock(ctx context.Context, name string) (release func(), ok bool, err error) {
 	if s.dialect != Postgres {
-		s.locks.mu.Lock()
-		defer s.locks.mu.Unlock()
-		if s.locks.held[name] {
-			return nil, false, nil
-		}
-		if s.locks.held == nil {
-			s.locks.held = map[string]bool{}
-		}
-		s.locks.held[name] = true
-		return func() {
-			s.locks.mu.Lock()
-			delete(s.locks.held, name)
-			s.locks.mu.Unlock()
-		}, true, nil
+		return s.tryRowLock(ctx, name)
 	}
 	sqlDB, err := s.db.DB()
 	if err != nil {
@@ -488,24 +496,52 @@ func (s *Store) TryLock(ctx context.Context, name string) (release func(), ok bo
 	if err != nil {
 		return nil, false, fmt.Errorf("store: unable to take lock %s: %w", name, translate(err))
 	}
-	key := "coop:" + name
-	if err := conn.QueryRowContext(ctx, advisoryLockSQL, key).Scan(&ok); err != nil || !ok {
+	// A connection reported bad is closed rather than going back to the pool, so that a lock it
+	// may hold (if the answer was lost) ends with it.
+	discard := func() {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		conn.Close()
-		if err != nil {
-			return nil, false, fmt.Errorf("store: unable to take lock %s: %w", name, translate(err))
-		}
+	}
+	key := "coop:" + name
+	if err := conn.QueryRowContext(ctx, advisoryLockSQL, key).Scan(&ok); err != nil {
+		discard()
+		return nil, false, fmt.Errorf("store: unable to take lock %s: %w", name, translate(err))
+	}
+	if !ok {
+		conn.Close()
 		return nil, false, nil
 	}
 	return func() {
-		// Give the lock back even if the caller's context has ended; closing the connection
-		// would give it back too, so a failure here is only logged.
+		// Give the lock back even if the caller's context has ended.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if _, err := conn.ExecContext(ctx, advisoryUnlockSQL, key); err != nil {
 			s.log.Warn("store: unable to give back a lock; closing its connection", "lock", name, "err", err)
-			// A connection reported bad is closed rather than going back to the pool.
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			discard()
+			return
 		}
 		conn.Close()
+	}, true, nil
+}
+
+func (s *Store) tryRowLock(ctx context.Context, name string) (func(), bool, error) {
+	holder, err := domain.NewSecret("", 16)
+	if err != nil {
+		return nil, false, err
+	}
+	now := time.Now().UTC()
+	res := s.db.WithContext(ctx).Exec(takeLockSQL, name, holder, now.Add(lockLease), now)
+	if res.Error != nil {
+		return nil, false, fmt.Errorf("store: unable to take lock %s: %w", name, translate(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		return nil, false, nil
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.db.WithContext(ctx).Exec(releaseLockSQL, name, holder).Error; err != nil {
+			s.log.Warn("store: unable to give back a lock; it lapses with its lease", "lock", name, "err", err)
+		}
 	}, true, nil
 }

@@ -148,3 +148,33 @@ func TestReservationsDoNotOvershoot(t *testing.T) {
 		}
 	})
 }
+
+// TestLocksHoldAcrossProcesses: a named lock taken through one store (one process) is refused to
+// another store on the same database until it is given back, on both dialects.
+func TestLocksHoldAcrossProcesses(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			loc := storetest.NewDatabase(t, d)
+			one, two := storetest.OpenAt(t, loc), storetest.OpenAt(t, loc)
+			release, ok, err := one.TryLock(ctx, "match-pass")
+			if err != nil || !ok {
+				t.Fatalf("the first process could not take the free lock: %v %v", ok, err)
+			}
+			for _, s := range []*store.Store{one, two} {
+				if _, ok, err := s.TryLock(ctx, "match-pass"); err != nil || ok {
+					t.Errorf("a held lock was taken again: %v %v", ok, err)
+				}
+			}
+			if _, ok, err := two.TryLock(ctx, "another-lock"); err != nil || !ok {
+				t.Errorf("a lock of another name was refused: %v %v", ok, err)
+			}
+			release()
+			again, ok, err := two.TryLock(ctx, "match-pass")
+			if err != nil || !ok {
+				t.Fatalf("the lock was not given back: %v %v", ok, err)
+			}
+			again()
+		})
+	}
+}

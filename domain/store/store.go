@@ -96,7 +96,6 @@ type Store struct {
 	dialect    Dialect
 	log        *slog.Logger
 	migrations *goose.Provider
-	locks      localLocks
 }
 
 // Open connects to the database at loc. It does not apply migrations (see Migrate).

@@ -52,7 +52,7 @@ func ForEachDialectWithExec(t *testing.T, fn func(t *testing.T, s *store.Store, 
 	for _, d := range Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			loc := NewDatabase(t, d)
-			s := openAt(t, loc)
+			s := OpenAt(t, loc)
 			fn(t, s, execOn(t, loc))
 		})
 	}
@@ -84,10 +84,12 @@ func execOn(t *testing.T, loc store.Location) Exec {
 // Open returns a fresh, migrated store of dialect d, closed (and for Postgres dropped) at cleanup.
 func Open(t testing.TB, d store.Dialect) *store.Store {
 	t.Helper()
-	return openAt(t, NewDatabase(t, d))
+	return OpenAt(t, NewDatabase(t, d))
 }
 
-func openAt(t testing.TB, loc store.Location) *store.Store {
+// OpenAt opens (and migrates) the store at loc, closed at cleanup: a second store on one
+// database stands for a second process.
+func OpenAt(t testing.TB, loc store.Location) *store.Store {
 	t.Helper()
 	d := loc.Dialect
 	ctx := context.Background()
