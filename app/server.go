@@ -30,7 +30,11 @@ type Services struct {
 	Catalogue  *domain.Catalogue
 	Exchange   *domain.Exchange
 	Matches    *domain.Matches
-	Audit      *domain.Audit
+	Agreements *domain.Agreements
+	// Contributions are members' statements and the co-op's totals.
+	Contributions *domain.Contributions
+	Notifications *domain.Notifications
+	Audit         *domain.Audit
 }
 
 // Health reports on the database for /readyz.

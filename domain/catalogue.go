@@ -43,8 +43,11 @@ type Category struct {
 	RequiresCheck bool
 	// TaxonomyTerms are the formal services' taxonomy codes or URIs that can take this need on.
 	TaxonomyTerms []string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Moderation: whether the matcher's proposals wait for a coordinator or go straight to
+	// the two people.
+	Moderation Moderation
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // AreaInput is what a coordinator gives to add or change an area. Nil numbers mean "not given".
@@ -69,6 +72,7 @@ type CategoryInput struct {
 	Name          string
 	RequiresCheck bool
 	TaxonomyTerms []string
+	Moderation    Moderation // empty means a coordinator approves
 }
 
 // CategoryPatch changes some fields of a category; nil fields are left as they are. A slug cannot change.
@@ -76,6 +80,7 @@ type CategoryPatch struct {
 	Name          *string
 	RequiresCheck *bool
 	TaxonomyTerms *[]string
+	Moderation    *Moderation
 }
 
 var (
@@ -130,7 +135,16 @@ func (in CategoryInput) Normalised() CategoryInput {
 	in.Slug = strings.ToLower(strings.TrimSpace(in.Slug))
 	in.Name = strings.TrimSpace(in.Name)
 	in.TaxonomyTerms = normaliseTerms(in.TaxonomyTerms)
+	if in.Moderation == "" {
+		in.Moderation = ModerateByCoordinator
+	}
 	return in
+}
+
+func checkModeration(v *ValidationError, m Moderation) {
+	if !m.Valid() {
+		v.Add("moderation", "Choose whether a coordinator approves proposals (%s) or they go straight to the two people (%s)", ModerateByCoordinator, ModerateDirect)
+	}
 }
 
 func normaliseTerms(terms []string) []string {
@@ -157,6 +171,7 @@ func (in CategoryInput) Validate(v *ValidationError) {
 	}
 	checkCategoryName(v, in.Name)
 	checkTerms(v, in.TaxonomyTerms)
+	checkModeration(v, in.Moderation)
 }
 
 func checkCategoryName(v *ValidationError, name string) {
@@ -378,7 +393,7 @@ func (c *Catalogue) CreateCategory(ctx context.Context, by Actor, in CategoryInp
 		return Category{}, err
 	}
 	now := c.clock.now()
-	cat := Category{Slug: in.Slug, Name: in.Name, RequiresCheck: in.RequiresCheck, TaxonomyTerms: in.TaxonomyTerms, CreatedAt: now, UpdatedAt: now}
+	cat := Category{Slug: in.Slug, Name: in.Name, RequiresCheck: in.RequiresCheck, TaxonomyTerms: in.TaxonomyTerms, Moderation: in.Moderation, CreatedAt: now, UpdatedAt: now}
 	err := c.tx.Transact(ctx, func(ctx context.Context) error {
 		if err := c.store.CreateCategory(ctx, &cat); err != nil {
 			if errors.Is(err, ErrDuplicate) {
@@ -415,9 +430,13 @@ func (c *Catalogue) UpdateCategory(ctx context.Context, by Actor, id int64, p Ca
 		if p.TaxonomyTerms != nil {
 			cat.TaxonomyTerms = normaliseTerms(*p.TaxonomyTerms)
 		}
+		if p.Moderation != nil {
+			cat.Moderation = *p.Moderation
+		}
 		v := &ValidationError{}
 		checkCategoryName(v, cat.Name)
 		checkTerms(v, cat.TaxonomyTerms)
+		checkModeration(v, cat.Moderation)
 		if err := v.OrNil(); err != nil {
 			return err
 		}
@@ -468,6 +487,6 @@ func categoryDetail(change string, c Category) map[string]string {
 	sort.Strings(terms)
 	return map[string]string{
 		"change": change, "slug": c.Slug, "name": c.Name,
-		"requires_check": strconv.FormatBool(c.RequiresCheck), "taxonomy_terms": strings.Join(terms, " "),
+		"requires_check": strconv.FormatBool(c.RequiresCheck), "taxonomy_terms": strings.Join(terms, " "), "moderation": string(c.Moderation),
 	}
 }

@@ -59,7 +59,7 @@ type Cursor struct {
 
 // String encodes the cursor for a URL.
 func (c Cursor) String() string {
-	return c.Sort[:1] + strconv.FormatInt(c.At.UnixNano(), 36) + "." + strconv.FormatInt(c.ID, 36)
+	return cursorLetters[c.Sort] + strconv.FormatInt(c.At.UnixNano(), 36) + "." + strconv.FormatInt(c.ID, 36)
 }
 
 // ParseCursor reads a cursor written by String.
@@ -67,7 +67,12 @@ func ParseCursor(s string) (Cursor, bool) {
 	if len(s) < 2 {
 		return Cursor{}, false
 	}
-	sort := map[byte]string{'s': SortSoonest, 'n': SortNewest}[s[0]]
+	sort := ""
+	for name, letter := range cursorLetters {
+		if letter == s[:1] {
+			sort = name
+		}
+	}
 	at, id, ok := strings.Cut(s[1:], ".")
 	if sort == "" || !ok {
 		return Cursor{}, false
@@ -79,6 +84,9 @@ func ParseCursor(s string) (Cursor, bool) {
 	}
 	return Cursor{Sort: sort, At: time.Unix(0, ns).UTC(), ID: n}, true
 }
+
+// cursorLetters mark each sort order in an encoded cursor.
+var cursorLetters = map[string]string{SortSoonest: "s", SortNewest: "n", SortQueueUrgent: "u", SortQueueSoon: "o", SortQueueRoutine: "r"}
 
 // Sort orders for browsing requests.
 const (

@@ -49,6 +49,22 @@ type Match struct {
 	EndReason string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	ApprovedBy int64     // the coordinator, 0 when its category goes straight to the people
+	ApprovedAt time.Time // zero until approved
+	// AnswerBy is when the proposal lapses if both people have not accepted it.
+	AnswerBy            time.Time
+	HelperAnsweredAt    time.Time // when the helper accepted
+	RequesterAnsweredAt time.Time // when the requester accepted
+	AcceptedAt          time.Time
+	EndedBy             int64 // who rejected, declined or cancelled it; 0 for the platform
+	EndedAt             time.Time
+	DoneAt              time.Time // when the helper said it happened
+	MinutesClaimed      int       // the time the helper says they gave
+	MinutesConfirmed    int       // the time the requester confirmed (or corrected)
+	ConfirmedAt         time.Time
+	ConfirmedBy         int64 // 0 when confirmed by seven days of silence
+	RemindedAt          time.Time
 }
 
 // Check is a verified safeguarding check a member holds (never the disclosure itself). It
@@ -97,7 +113,7 @@ type Notice struct {
 // Kinds of notices.
 const NoticeMatchPass = "match.pass"
 
-// ProposalListing is a live proposal with what a coordinator needs to weigh it.
+// ProposalListing is a match with what a coordinator or a party needs to weigh it.
 type ProposalListing struct {
 	Match
 	Request       Request
@@ -125,6 +141,9 @@ type MatchListQuery struct {
 	Code       string // unmatched only: one reason code, or empty for any
 	After      *Cursor
 	Limit      int
+	// UrgentFirst orders proposals by urgency, then start (the moderation queue); After is then
+	// a queue cursor.
+	UrgentFirst bool
 }
 
 // ProposalScope names the live proposals to withdraw: those of some requests, of an offer, with

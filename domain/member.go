@@ -238,3 +238,8 @@ func checkText(v *ValidationError, field, text string, required bool, max int, m
 		v.Add(field, "Must be %d characters or fewer (you wrote %d)", max, n)
 	}
 }
+
+// Public is what a neighbour sees of a member before a match is agreed: the first name only.
+func (m Member) Public() Member {
+	return Member{ID: m.ID, Name: m.FirstName(), Role: m.Role, Status: m.Status, AreaID: m.AreaID}
+}

@@ -56,17 +56,36 @@ type PassReport struct {
 	Ran       bool
 	Proposals []matching.Proposal
 	Unmet     []matching.Unmatched // each request left unmatched, and why
+	// Timed is what the life cycle's timed steps did before the pass.
+	Timed domain.TimedCounts
+	// LetThrough counts proposals that went straight to the two people (no moderation).
+	LetThrough int
 }
 
-// Matcher runs matcher passes: load, solve, write the proposals, expire what is past, and tell
-// the coordinators.
+// Lifecycle moves matches on as time passes, and lets a pass's proposals in categories that
+// need no moderation straight through to the two people.
+type Lifecycle interface {
+	RunTimed(ctx context.Context) (domain.TimedCounts, error)
+	LetThrough(ctx context.Context, passID int64) (int, error)
+}
+
+// Matcher runs matcher passes: lapse unanswered approvals, load, solve, write the proposals,
+// expire what is past, and tell the coordinators.
 type Matcher struct {
-	store   PassStore
-	locker  Locker
-	loc     *time.Location
-	now     func() time.Time
-	log     *slog.Logger
-	metrics *MatchMetrics
+	store     PassStore
+	locker    Locker
+	lifecycle Lifecycle
+	loc       *time.Location
+	now       func() time.Time
+	log       *slog.Logger
+	metrics   *MatchMetrics
+}
+
+// WithLifecycle makes each pass first run the life cycle's timed steps (so that requests whose
+// approvals lapsed are matched again at once) and then let through what needs no moderation.
+func (m *Matcher) WithLifecycle(l Lifecycle) *Matcher {
+	m.lifecycle = l
+	return m
 }
 
 // NewMatcher returns the matcher over store; loc is the co-op's time zone, now its clock, and
@@ -108,6 +127,13 @@ func (m *Matcher) Pass(ctx context.Context, opt PassOptions) (PassReport, error)
 
 func (m *Matcher) run(ctx context.Context, opt PassOptions) (PassReport, error) {
 	began := time.Now() // durations are measured on the monotonic clock, times come from m.now
+	var timed domain.TimedCounts
+	if m.lifecycle != nil && !opt.DryRun {
+		var err error
+		if timed, err = m.lifecycle.RunTimed(ctx); err != nil {
+			return PassReport{}, fmt.Errorf("timed steps: %w", err)
+		}
+	}
 	now := m.now().UTC()
 	in, err := m.store.MatchInput(ctx, now)
 	if err != nil {
@@ -187,6 +213,13 @@ func (m *Matcher) run(ctx context.Context, opt PassOptions) (PassReport, error) 
 	})
 	if err != nil {
 		return PassReport{}, err
+	}
+	rep.Timed = timed
+	if m.lifecycle != nil && rep.Proposed > 0 {
+		// Written after the pass: a failure here leaves proposals for a coordinator, never lost.
+		if rep.LetThrough, err = m.lifecycle.LetThrough(ctx, rep.ID); err != nil {
+			return rep, fmt.Errorf("let proposals through: %w", err)
+		}
 	}
 	return rep, nil
 }

@@ -25,6 +25,7 @@ type Config struct {
 	BaseURL        *url.URL
 	Location       *time.Location
 	MatchSchedule  string
+	AnswerWithin   time.Duration
 	SecretKey      string // empty: generated and kept in the database
 	SMTPURL        *url.URL
 	LogFormat      string
@@ -43,6 +44,7 @@ var settings = []setting{
 	{"COOP_BASE_URL", "base-url", "", "the address people use to reach the co-op, for links and secure cookies (default http://localhost:PORT)"},
 	{"COOP_TIMEZONE", "timezone", "Europe/London", "the co-op's time zone, for availability and dates on pages"},
 	{"COOP_MATCH_SCHEDULE", "match-schedule", "@every 5m", "when the matcher runs (robfig/cron syntax)"},
+	{"COOP_ANSWER_WITHIN", "answer-within", "48h", "how long the two people have to accept an approved match before it lapses (urgent requests: a quarter of it)"},
 	{"COOP_SECRET_KEY", "secret-key", "", "key for sessions, forms and signatures, 32+ characters (default: generated once and kept in the database)"},
 	{"COOP_SMTP_URL", "smtp-url", "", "mail server for email, smtp://user:pass@host:587 or smtps://... (default: no email)"},
 	{"COOP_LOG_FORMAT", "log-format", "text", "log format: text or json"},
@@ -117,6 +119,12 @@ func loadConfig(fs *flag.FlagSet, flags map[string]*string, env func(string) (st
 	cfg.MatchSchedule = value["COOP_MATCH_SCHEDULE"]
 	if err := jobs.ParseSchedule(cfg.MatchSchedule); err != nil {
 		bad("COOP_MATCH_SCHEDULE", "%q is not a schedule: %v; use cron syntax like \"*/5 * * * *\" or \"@every 5m\"", cfg.MatchSchedule, err)
+	}
+
+	if d, err := time.ParseDuration(value["COOP_ANSWER_WITHIN"]); err != nil || d < time.Hour || d > 14*24*time.Hour {
+		bad("COOP_ANSWER_WITHIN", "%q is not a time from 1h to 336h; use a duration like 48h", value["COOP_ANSWER_WITHIN"])
+	} else {
+		cfg.AnswerWithin = d
 	}
 
 	cfg.SecretKey = value["COOP_SECRET_KEY"]

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/coop-exchange/coop/domain"
 	"github.com/coop-exchange/coop/domain/matching"
 	"github.com/coop-exchange/coop/jobs"
 )
@@ -46,7 +47,8 @@ solver, to compare the two.`, io)
 	if err := st.Ready(ctx); err != nil {
 		return fmt.Errorf("the database is not ready (run coop migrate first): %w", err)
 	}
-	m := jobs.NewMatcher(st, st, cfg.Location, nil, log, nil)
+	svc, _ := services(st, domain.PasswordHasher{}, cfg.Location, cfg.AnswerWithin)
+	m := jobs.NewMatcher(st, st, cfg.Location, nil, log, nil).WithLifecycle(svc.Agreements)
 	rep, err := m.Pass(ctx, jobs.PassOptions{DryRun: *dryRun, Greedy: *greedy})
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/coop-exchange/coop/app"
 	"github.com/coop-exchange/coop/domain"
+	"github.com/coop-exchange/coop/domain/matching"
 	"github.com/coop-exchange/coop/domain/store"
 	"github.com/coop-exchange/coop/jobs"
 )
@@ -52,7 +53,7 @@ func openReady(ctx context.Context, fs *flag.FlagSet, flags map[string]*string, 
 		st.Close()
 		return nil, app.Services{}, fmt.Errorf("the database is not ready (run coop migrate first): %w", err)
 	}
-	svc, _ := services(st, domain.PasswordHasher{}, cfg.Location)
+	svc, _ := services(st, domain.PasswordHasher{}, cfg.Location, cfg.AnswerWithin)
 	return st, svc, nil
 }
 
@@ -66,17 +67,21 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store.Store,
 }
 
 // services wires the domain services over one store; loc is the co-op's time zone.
-func services(st *store.Store, hasher domain.PasswordHasher, loc *time.Location) (app.Services, *domain.RateLimiter) {
+// answerWithin is how long people have to accept an approved match (0 for the default).
+func services(st *store.Store, hasher domain.PasswordHasher, loc *time.Location, answerWithin time.Duration) (app.Services, *domain.RateLimiter) {
 	var clock domain.Clock // the real time
 	audit := domain.NewAudit(st, clock)
 	limiter := domain.NewRateLimiter(st, clock)
 	return app.Services{
-		Membership: domain.NewMembership(st, st, st, st, audit, limiter, hasher, clock),
-		Accounts:   domain.NewAccounts(st, st, st, audit, limiter, hasher, clock),
-		Catalogue:  domain.NewCatalogue(st, st, st, audit, clock),
-		Exchange:   domain.NewExchange(st, st, st, st, st, audit, clock, loc),
-		Matches:    domain.NewMatches(st),
-		Audit:      audit,
+		Membership:    domain.NewMembership(st, st, st, st, audit, limiter, hasher, clock),
+		Accounts:      domain.NewAccounts(st, st, st, audit, limiter, hasher, clock),
+		Catalogue:     domain.NewCatalogue(st, st, st, audit, clock),
+		Exchange:      domain.NewExchange(st, st, st, st, st, audit, clock, loc),
+		Matches:       domain.NewMatches(st),
+		Agreements:    domain.NewAgreements(st, st, st, st, st, matching.NewRanker(st, loc), st, audit, clock, loc, answerWithin),
+		Contributions: domain.NewContributions(st, st, audit, clock, loc),
+		Notifications: domain.NewNotifications(st, clock),
+		Audit:         audit,
 	}, limiter
 }
 
@@ -104,7 +109,7 @@ func newPlatform(ctx context.Context, cfg Config, st *store.Store, log *slog.Log
 			return nil, fmt.Errorf("secret key: %w", err)
 		}
 	}
-	svc, limiter := services(st, hasher, cfg.Location)
+	svc, limiter := services(st, hasher, cfg.Location, cfg.AnswerWithin)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	server, err := app.New(app.Config{BaseURL: cfg.BaseURL, SecretKey: []byte(secret), Location: cfg.Location,
@@ -118,12 +123,13 @@ func newPlatform(ctx context.Context, cfg Config, st *store.Store, log *slog.Log
 	}
 	err = sched.Add("housekeeping", jobs.HousekeepingSchedule, jobs.Housekeeping(log.With("job", "housekeeping"),
 		jobs.Prune{What: "sessions", Prune: svc.Accounts.PruneSessions}, jobs.Prune{What: "attempts", Prune: limiter.Prune},
-		jobs.Prune{What: "match_passes", Prune: keep(st.PrunePasses)}, jobs.Prune{What: "notices", Prune: keep(st.PruneNotices)}))
+		jobs.Prune{What: "match_passes", Prune: keep(st.PrunePasses)}, jobs.Prune{What: "notices", Prune: keep(st.PruneNotices)},
+		jobs.Prune{What: "notifications", Prune: keep(st.PruneNotifications)}))
 	if err != nil {
 		return nil, err
 	}
 	matchLog := log.With("job", "match")
-	matcher := jobs.NewMatcher(st, st, cfg.Location, nil, matchLog, jobs.NewMatchMetrics(reg))
+	matcher := jobs.NewMatcher(st, st, cfg.Location, nil, matchLog, jobs.NewMatchMetrics(reg)).WithLifecycle(svc.Agreements)
 	if err := sched.Add("match", cfg.MatchSchedule, jobs.MatchJob(matcher, matchLog)); err != nil {
 		return nil, fmt.Errorf("COOP_MATCH_SCHEDULE: %w", err)
 	}

@@ -51,6 +51,7 @@ type Commitment struct {
 type Helper struct {
 	ID          int64
 	FirstName   string
+	Name        string // the whole name, for coordinators
 	Located     bool
 	Lat, Lon    float64
 	Checks      []Check

@@ -60,14 +60,17 @@ var timesWords = []string{"", "once", "twice"}
 func (p *prepared) reasons(r *Request, e edge) []string {
 	h, o := &p.helpers[e.h], &p.offers[e.o]
 	var out []string
-	d := approxKm(r, h)
-	if d < 0.1 {
+	if d := approxKm(r, h); !h.Located || !r.Located {
+		// no distance to give (only a coordinator's ranking shows such a helper)
+	} else if d < 0.1 {
 		out = append(out, "in the same neighbourhood")
 	} else {
 		out = append(out, fmt.Sprintf("%.1f km away", d))
 	}
-	s := o.Slots[e.slot]
-	out = append(out, fmt.Sprintf("free %ss %s–%s", s.Day, clock(s.From), clock(s.To)))
+	if e.slot >= 0 {
+		s := o.Slots[e.slot]
+		out = append(out, fmt.Sprintf("free %ss %s–%s", s.Day, clock(s.From), clock(s.To)))
+	}
 	if r.NeedsCheck {
 		if c, ok := validCheck(h, r.Start, p.in.Loc); ok {
 			out = append(out, fmt.Sprintf("%s checked until %s", c.Kind, c.ValidUntil.In(p.in.Loc).Format("January 2006")))

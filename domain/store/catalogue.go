@@ -30,7 +30,8 @@ type categoryRow struct {
 	Slug          string
 	Name          string
 	RequiresCheck bool
-	TaxonomyTerms string    // a JSON array of strings
+	TaxonomyTerms string // a JSON array of strings
+	Moderation    string
 	CreatedAt     time.Time `gorm:"autoCreateTime:false"`
 	UpdatedAt     time.Time `gorm:"autoUpdateTime:false"`
 }
@@ -38,7 +39,7 @@ type categoryRow struct {
 func (categoryRow) TableName() string { return "categories" }
 
 func (r categoryRow) domain() (domain.Category, error) {
-	c := domain.Category{ID: r.ID, Slug: r.Slug, Name: r.Name, RequiresCheck: r.RequiresCheck, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	c := domain.Category{ID: r.ID, Slug: r.Slug, Name: r.Name, RequiresCheck: r.RequiresCheck, Moderation: domain.Moderation(r.Moderation), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 	if err := json.Unmarshal([]byte(r.TaxonomyTerms), &c.TaxonomyTerms); err != nil {
 		return domain.Category{}, fmt.Errorf("store: category %d has unreadable taxonomy terms: %w", r.ID, err)
 	}
@@ -57,7 +58,7 @@ func categoryToRow(c domain.Category) (categoryRow, error) {
 	if err != nil {
 		return categoryRow{}, err
 	}
-	return categoryRow{ID: c.ID, Slug: c.Slug, Name: c.Name, RequiresCheck: c.RequiresCheck, TaxonomyTerms: string(b),
+	return categoryRow{ID: c.ID, Slug: c.Slug, Name: c.Name, RequiresCheck: c.RequiresCheck, TaxonomyTerms: string(b), Moderation: string(moderationOf(c)),
 		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}, nil
 }
 
@@ -174,7 +175,7 @@ func (s *Store) UpdateCategory(ctx context.Context, c domain.Category) error {
 		return err
 	}
 	res := s.conn(ctx).Model(&categoryRow{}).Where("id = ?", c.ID).Updates(map[string]any{
-		"name": row.Name, "requires_check": row.RequiresCheck, "taxonomy_terms": row.TaxonomyTerms, "updated_at": row.UpdatedAt})
+		"name": row.Name, "requires_check": row.RequiresCheck, "taxonomy_terms": row.TaxonomyTerms, "moderation": row.Moderation, "updated_at": row.UpdatedAt})
 	if res.Error != nil {
 		return fmt.Errorf("store: unable to update category %d: %w", c.ID, translate(res.Error))
 	}
@@ -194,4 +195,12 @@ func (s *Store) DeleteCategory(ctx context.Context, id int64) error {
 		return fmt.Errorf("store: category %d: %w", id, domain.ErrNotFound)
 	}
 	return nil
+}
+
+// moderationOf is a category's moderation, a coordinator's when unset.
+func moderationOf(c domain.Category) domain.Moderation {
+	if c.Moderation == "" {
+		return domain.ModerateByCoordinator
+	}
+	return c.Moderation
 }

@@ -78,6 +78,18 @@ type matchRow struct {
 	EndReason           string
 	CreatedAt           time.Time `gorm:"autoCreateTime:false"`
 	UpdatedAt           time.Time `gorm:"autoUpdateTime:false"`
+	ApprovedBy          *int64
+	ApprovedAt          *time.Time
+	AnswerBy            *time.Time
+	AcceptedAt          *time.Time
+	EndedBy             *int64
+	EndedAt             *time.Time
+	DoneAt              *time.Time
+	MinutesClaimed      *int
+	MinutesConfirmed    *int
+	ConfirmedAt         *time.Time
+	ConfirmedBy         *int64
+	RemindedAt          *time.Time
 }
 
 func (matchRow) TableName() string { return "matches" }
@@ -85,7 +97,12 @@ func (matchRow) TableName() string { return "matches" }
 func (r matchRow) domain() (domain.Match, error) {
 	m := domain.Match{ID: r.ID, RequestID: r.RequestID, OfferID: r.OfferID, HelperID: r.HelperID, Source: domain.MatchSource(r.Source),
 		Status: domain.MatchStatus(r.Status), Score: r.Score, PassID: deref(r.PassID), EndReason: r.EndReason,
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		ApprovedBy: deref(r.ApprovedBy), ApprovedAt: derefTime(r.ApprovedAt), AnswerBy: derefTime(r.AnswerBy),
+		HelperAnsweredAt: derefTime(r.HelperAnsweredAt), RequesterAnsweredAt: derefTime(r.RequesterAnsweredAt),
+		AcceptedAt: derefTime(r.AcceptedAt), EndedBy: deref(r.EndedBy), EndedAt: derefTime(r.EndedAt), DoneAt: derefTime(r.DoneAt),
+		MinutesClaimed: deref(r.MinutesClaimed), MinutesConfirmed: deref(r.MinutesConfirmed), ConfirmedAt: derefTime(r.ConfirmedAt),
+		ConfirmedBy: deref(r.ConfirmedBy), RemindedAt: derefTime(r.RemindedAt)}
 	if err := json.Unmarshal([]byte(r.Reasons), &m.Reasons); err != nil {
 		return domain.Match{}, fmt.Errorf("store: match %d has unreadable reasons: %w", r.ID, err)
 	}
@@ -254,59 +271,6 @@ func (s *Store) PrunePasses(ctx context.Context, before time.Time) (int64, error
 		return 0, fmt.Errorf("store: unable to prune passes: %w", translate(res.Error))
 	}
 	return res.RowsAffected, nil
-}
-
-type proposalListingRow struct {
-	Request       requestRow `gorm:"embedded"`
-	MatchID       int64
-	MatchOfferID  int64
-	MatchHelperID int64
-	MatchSource   string
-	MatchStatus   string
-	MatchScore    float64
-	MatchReasons  string
-	MatchPassID   *int64
-	MatchCreated  time.Time
-	MatchUpdated  time.Time
-	RequesterName string
-	HelperName    string
-	CategoryName  string
-	AreaName      string
-}
-
-// ListProposals lists proposed matches, by their request's start and then id.
-func (s *Store) ListProposals(ctx context.Context, q domain.MatchListQuery) ([]domain.ProposalListing, error) {
-	db := s.conn(ctx).Table("matches x").
-		Select(`r.*, x.id AS match_id, x.offer_id AS match_offer_id, x.helper_id AS match_helper_id, x.source AS match_source,
-			x.status AS match_status, x.score AS match_score, x.reasons AS match_reasons, x.pass_id AS match_pass_id,
-			x.created_at AS match_created, x.updated_at AS match_updated, rm.name AS requester_name, hm.name AS helper_name,
-			c.name AS category_name, a.name AS area_name`).
-		Joins("JOIN requests r ON r.id = x.request_id").
-		Joins("JOIN members rm ON rm.id = r.member_id").
-		Joins("JOIN members hm ON hm.id = x.helper_id").
-		Joins("JOIN categories c ON c.id = r.category_id").
-		Joins("JOIN areas a ON a.id = r.area_id").
-		Where("x.status = ?", string(domain.MatchProposed))
-	db = listFilters(db, q)
-	if q.After != nil {
-		db = db.Where("(r.start_at > ? OR (r.start_at = ? AND x.id > ?))", q.After.At.UTC(), q.After.At.UTC(), q.After.ID)
-	}
-	var rows []proposalListingRow
-	if err := db.Order("r.start_at, x.id").Limit(q.Limit).Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("store: unable to list proposals: %w", translate(err))
-	}
-	out := make([]domain.ProposalListing, len(rows))
-	for i, r := range rows {
-		m, err := matchRow{ID: r.MatchID, RequestID: r.Request.ID, OfferID: r.MatchOfferID, HelperID: r.MatchHelperID, Source: r.MatchSource,
-			Status: r.MatchStatus, Score: r.MatchScore, Reasons: r.MatchReasons, PassID: r.MatchPassID,
-			CreatedAt: r.MatchCreated, UpdatedAt: r.MatchUpdated}.domain()
-		if err != nil {
-			return nil, err
-		}
-		out[i] = domain.ProposalListing{Match: m, Request: r.Request.domain(), RequesterName: r.RequesterName, HelperName: r.HelperName,
-			CategoryName: r.CategoryName, AreaName: r.AreaName}
-	}
-	return out, nil
 }
 
 func listFilters(db *gorm.DB, q domain.MatchListQuery) *gorm.DB {

@@ -113,9 +113,26 @@ func (s *Store) each(ctx context.Context, query string, args []any, scan func(*s
 // commitments and proposals awaiting an answer, the pairs never to propose again, and the
 // history between helpers and requesters. Loc and Now are the caller's to set.
 func (s *Store) MatchInput(ctx context.Context, now time.Time) (matching.Input, error) {
+	at := now.UTC()
+	return s.readInput(ctx, inputQueries{
+		requests: passRequestsSQL, requestsArgs: []any{at},
+		offers: passOffersSQL, helpers: passHelpersSQL,
+		checks: passChecksSQL, live: passLiveSQL, liveArgs: []any{at},
+		excluded: passExcludedSQL, excludedArgs: []any{at}, history: passHistorySQL,
+	}, now)
+}
+
+// inputQueries are the queries that read what the matcher needs, with their arguments beyond
+// the dates every one of its kind takes.
+type inputQueries struct {
+	requests, offers, helpers, checks, live, excluded, history                             string
+	requestsArgs, offersArgs, helpersArgs, checksArgs, liveArgs, excludedArgs, historyArgs []any
+}
+
+func (s *Store) readInput(ctx context.Context, q inputQueries, now time.Time) (matching.Input, error) {
 	in := matching.Input{Excluded: map[matching.Pair]bool{}, History: map[matching.Pair]int{}}
 	err := s.snapshot(ctx, func(ctx context.Context) error {
-		err := s.each(ctx, passRequestsSQL, []any{now.UTC()}, func(rows *sql.Rows) error {
+		err := s.each(ctx, q.requests, q.requestsArgs, func(rows *sql.Rows) error {
 			var (
 				r                      matching.Request
 				name, urgency          string
@@ -139,7 +156,7 @@ func (s *Store) MatchInput(ctx context.Context, now time.Time) (matching.Input, 
 		if err != nil {
 			return fmt.Errorf("requests: %w", err)
 		}
-		err = s.each(ctx, passOffersSQL, nil, func(rows *sql.Rows) error {
+		err = s.each(ctx, q.offers, q.offersArgs, func(rows *sql.Rows) error {
 			var (
 				row     offerRow
 				version flexTime
@@ -159,7 +176,7 @@ func (s *Store) MatchInput(ctx context.Context, now time.Time) (matching.Input, 
 			return fmt.Errorf("offers: %w", err)
 		}
 		index := map[int64]int{}
-		err = s.each(ctx, passHelpersSQL, nil, func(rows *sql.Rows) error {
+		err = s.each(ctx, q.helpers, q.helpersArgs, func(rows *sql.Rows) error {
 			var (
 				h        matching.Helper
 				name     string
@@ -168,6 +185,7 @@ func (s *Store) MatchInput(ctx context.Context, now time.Time) (matching.Input, 
 			if err := rows.Scan(&h.ID, &name, &lat, &lon); err != nil {
 				return err
 			}
+			h.Name = name
 			h.FirstName = domain.Member{Name: name}.FirstName()
 			h.Located, h.Lat, h.Lon = lat.Valid && lon.Valid, lat.Float64, lon.Float64
 			index[h.ID] = len(in.Helpers)
@@ -179,7 +197,7 @@ func (s *Store) MatchInput(ctx context.Context, now time.Time) (matching.Input, 
 		}
 		// A check is kept until the day after its re-check date anywhere on Earth; the solver
 		// reads the date in the co-op's time zone.
-		err = s.each(ctx, passChecksSQL, []any{dateOnly(now.UTC().AddDate(0, 0, -1))}, func(rows *sql.Rows) error {
+		err = s.each(ctx, q.checks, append([]any{dateOnly(now.UTC().AddDate(0, 0, -1))}, q.checksArgs...), func(rows *sql.Rows) error {
 			var (
 				memberID int64
 				kind     string
@@ -196,7 +214,7 @@ func (s *Store) MatchInput(ctx context.Context, now time.Time) (matching.Input, 
 		if err != nil {
 			return fmt.Errorf("checks: %w", err)
 		}
-		err = s.each(ctx, passLiveSQL, []any{now.UTC()}, func(rows *sql.Rows) error {
+		err = s.each(ctx, q.live, q.liveArgs, func(rows *sql.Rows) error {
 			var (
 				helperID   int64
 				status     string
@@ -225,7 +243,7 @@ func (s *Store) MatchInput(ctx context.Context, now time.Time) (matching.Input, 
 		if err != nil {
 			return fmt.Errorf("live matches: %w", err)
 		}
-		err = s.each(ctx, passExcludedSQL, []any{now.UTC()}, func(rows *sql.Rows) error {
+		err = s.each(ctx, q.excluded, q.excludedArgs, func(rows *sql.Rows) error {
 			var p matching.Pair
 			if err := rows.Scan(&p.RequestID, &p.HelperID); err != nil {
 				return err
@@ -236,7 +254,7 @@ func (s *Store) MatchInput(ctx context.Context, now time.Time) (matching.Input, 
 		if err != nil {
 			return fmt.Errorf("excluded pairs: %w", err)
 		}
-		err = s.each(ctx, passHistorySQL, nil, func(rows *sql.Rows) error {
+		err = s.each(ctx, q.history, q.historyArgs, func(rows *sql.Rows) error {
 			var (
 				p matching.Pair
 				n int

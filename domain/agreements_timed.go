@@ -1,0 +1,158 @@
+package domain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The steps of the match life cycle that time takes: approvals nobody answered lapse, silent
+// requesters' completions are confirmed, and both people are reminded the day before.
+
+// TimedCounts says what one run of the timed steps did.
+type TimedCounts struct {
+	Lapsed, Confirmed, Reminded int
+}
+
+// RunTimed lapses, confirms and reminds whatever is due at the service's now. Each match is
+// changed in its own transaction; one that changed meanwhile is left for the next run.
+func (a *Agreements) RunTimed(ctx context.Context) (TimedCounts, error) {
+	var c TimedCounts
+	now := a.clock.now()
+	system := SystemActor("matcher")
+	lapsing, err := a.store.Lapsing(ctx, now)
+	if err != nil {
+		return c, fmt.Errorf("find lapsing matches: %w", err)
+	}
+	for _, m := range lapsing {
+		_, err := a.change(ctx, m.ID, "lapsed", func(ctx context.Context, m *Match, r Request) error {
+			if m.Status != MatchApproved || m.AnswerBy.After(now) {
+				return &ConflictError{Message: "answered meanwhile"}
+			}
+			m.Status, m.EndReason, m.EndedAt = MatchCancelled, EndedLapsed, now
+			if err := a.audit.Record(ctx, system, AuditMatchCancelled, "match", m.ID, map[string]string{"reason": EndedLapsed}); err != nil {
+				return err
+			}
+			msg := fmt.Sprintf("The match for %s on %s lapsed because it was not accepted in time.", a.categoryName(ctx, r.CategoryID), a.when(r))
+			return a.notify(ctx,
+				Notification{MemberID: m.HelperID, Kind: NotifyLapsed, Message: msg, Link: matchLink(m.ID)},
+				Notification{MemberID: r.MemberID, Kind: NotifyLapsed, Message: msg + " Your request goes back to the matcher.", Link: matchLink(m.ID)})
+		})
+		if err := skipConflict(err); err != nil {
+			return c, err
+		}
+		if err == nil {
+			c.Lapsed++
+		}
+	}
+	unconfirmed, err := a.store.Unconfirmed(ctx, now.Add(-ConfirmWithin))
+	if err != nil {
+		return c, fmt.Errorf("find unconfirmed completions: %w", err)
+	}
+	for _, m := range unconfirmed {
+		_, err := a.change(ctx, m.ID, "confirmed", func(ctx context.Context, m *Match, r Request) error {
+			if m.Status != MatchAccepted || m.DoneAt.IsZero() || m.DoneAt.After(now.Add(-ConfirmWithin)) {
+				return &ConflictError{Message: "changed meanwhile"}
+			}
+			if err := a.complete(ctx, m, r, m.MinutesClaimed, 0); err != nil {
+				return err
+			}
+			return a.audit.Record(ctx, system, AuditMatchConfirmed, "match", m.ID, map[string]string{"minutes": fmt.Sprint(m.MinutesClaimed), "by": "seven days of silence"})
+		})
+		if err := skipConflict(err); err != nil {
+			return c, err
+		}
+		if err == nil {
+			c.Confirmed++
+		}
+	}
+	upcoming, err := a.store.Upcoming(ctx, now.Add(24*time.Hour))
+	if err != nil {
+		return c, fmt.Errorf("find matches to remind of: %w", err)
+	}
+	for _, l := range upcoming {
+		_, err := a.change(ctx, l.ID, "reminded", func(ctx context.Context, m *Match, r Request) error {
+			if m.Status != MatchAccepted || !m.RemindedAt.IsZero() || !r.Start.After(now) {
+				return &ConflictError{Message: "changed meanwhile"}
+			}
+			m.RemindedAt = now
+			msg := fmt.Sprintf("A reminder: %s on %s.", a.categoryName(ctx, r.CategoryID), a.when(r))
+			return a.notify(ctx,
+				Notification{MemberID: m.HelperID, Kind: NotifyReminder, Message: msg, Link: matchLink(m.ID)},
+				Notification{MemberID: r.MemberID, Kind: NotifyReminder, Message: msg, Link: matchLink(m.ID)})
+		})
+		if err := skipConflict(err); err != nil {
+			return c, err
+		}
+		if err == nil {
+			c.Reminded++
+		}
+	}
+	return c, nil
+}
+
+// skipConflict passes on every error but a conflict, which means someone acted first.
+func skipConflict(err error) error {
+	if errors.Is(err, ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+// Queue cursors sort by urgency, then start, then id: the letter of the sort carries the urgency.
+const (
+	SortQueueUrgent  = "queue-urgent"
+	SortQueueSoon    = "queue-soon"
+	SortQueueRoutine = "queue-routine"
+)
+
+// QueueSort is the cursor sort of a queue page ending on a request of urgency u.
+func QueueSort(u Urgency) string {
+	switch u {
+	case Urgent:
+		return SortQueueUrgent
+	case Soon:
+		return SortQueueSoon
+	}
+	return SortQueueRoutine
+}
+
+// UrgencyRank orders urgencies most urgent first: 0 urgent, 1 soon, 2 routine.
+func UrgencyRank(sort string) int {
+	switch sort {
+	case SortQueueUrgent:
+		return 0
+	case SortQueueSoon:
+		return 1
+	}
+	return 2
+}
+
+// LetThrough approves, on the platform's behalf, the proposals of a pass in categories whose
+// proposals go straight to the two people, and asks both; it says how many.
+func (a *Agreements) LetThrough(ctx context.Context, passID int64) (int, error) {
+	ids, err := a.store.DirectProposals(ctx, passID)
+	if err != nil {
+		return 0, fmt.Errorf("find proposals to let through: %w", err)
+	}
+	n := 0
+	for _, id := range ids {
+		_, err := a.change(ctx, id, "approved", func(ctx context.Context, m *Match, r Request) error {
+			if m.Status != MatchProposed {
+				return &ConflictError{Message: "changed meanwhile"}
+			}
+			if err := a.approve(ctx, m, r, 0, a.clock.now()); err != nil {
+				return err
+			}
+			return a.askBoth(ctx, *m, r)
+		})
+		if err := skipConflict(err); err != nil {
+			return n, err
+		}
+		if err == nil {
+			n++
+		}
+	}
+	return n, nil
+}
