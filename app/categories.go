@@ -16,7 +16,7 @@ func splitLines(s string) []string {
 
 func categoryForm(c *fiber.Ctx) map[string]string {
 	values := map[string]string{}
-	for _, k := range []string{"slug", "name", "requires_check", "taxonomy_terms"} {
+	for _, k := range []string{"slug", "name", "requires_check", "taxonomy_terms", "moderation"} {
 		values[k] = strings.Clone(c.FormValue(k))
 	}
 	return values
@@ -38,7 +38,7 @@ func (s *Server) createCategory(c *fiber.Ctx) error {
 	values := categoryForm(c)
 	cat, err := s.svc.Catalogue.CreateCategory(c.UserContext(), s.actor(c), domain.CategoryInput{
 		Slug: values["slug"], Name: values["name"], RequiresCheck: values["requires_check"] == "yes",
-		TaxonomyTerms: splitLines(values["taxonomy_terms"])})
+		TaxonomyTerms: splitLines(values["taxonomy_terms"]), Moderation: domain.Moderation(values["moderation"])})
 	if err != nil {
 		return retryForm(err, func(p problem) error { return s.renderCategories(c, p.Status, failed(values, p)) })
 	}
@@ -64,7 +64,8 @@ func (s *Server) renderCategory(c *fiber.Ctx, status int, fp formPage) error {
 		if cat.RequiresCheck {
 			check = "yes"
 		}
-		fp.Values = map[string]string{"name": cat.Name, "requires_check": check, "taxonomy_terms": strings.Join(cat.TaxonomyTerms, "\n")}
+		fp.Values = map[string]string{"name": cat.Name, "requires_check": check, "taxonomy_terms": strings.Join(cat.TaxonomyTerms, "\n"),
+			"moderation": string(cat.Moderation)}
 	}
 	return s.render(c, status, "pages/category", "Change "+cat.Name, fp.into(fiber.Map{"Category": cat}))
 }
@@ -76,8 +77,11 @@ func (s *Server) updateCategory(c *fiber.Ctx) error {
 	}
 	values := categoryForm(c)
 	name, check, terms := values["name"], values["requires_check"] == "yes", splitLines(values["taxonomy_terms"])
-	cat, err := s.svc.Catalogue.UpdateCategory(c.UserContext(), s.actor(c), id, domain.CategoryPatch{
-		Name: &name, RequiresCheck: &check, TaxonomyTerms: &terms})
+	patch := domain.CategoryPatch{Name: &name, RequiresCheck: &check, TaxonomyTerms: &terms}
+	if m := domain.Moderation(values["moderation"]); m != "" {
+		patch.Moderation = &m
+	}
+	cat, err := s.svc.Catalogue.UpdateCategory(c.UserContext(), s.actor(c), id, patch)
 	if err != nil {
 		return retryForm(err, func(p problem) error { return s.renderCategory(c, p.Status, failed(values, p)) })
 	}
@@ -104,6 +108,15 @@ type categoryRequest struct {
 	Name          *string   `json:"name"`
 	RequiresCheck *bool     `json:"requires_check"`
 	TaxonomyTerms *[]string `json:"taxonomy_terms"`
+	Moderation    *string   `json:"moderation"`
+}
+
+func (r categoryRequest) moderation() *domain.Moderation {
+	if r.Moderation == nil {
+		return nil
+	}
+	m := domain.Moderation(*r.Moderation)
+	return &m
 }
 
 func (s *Server) apiCategories(c *fiber.Ctx) error {
@@ -144,6 +157,9 @@ func (s *Server) apiCreateCategory(c *fiber.Ctx) error {
 	if req.TaxonomyTerms != nil {
 		in.TaxonomyTerms = *req.TaxonomyTerms
 	}
+	if m := req.moderation(); m != nil {
+		in.Moderation = *m
+	}
 	cat, err := s.svc.Catalogue.CreateCategory(c.UserContext(), s.actor(c), in)
 	if err != nil {
 		return err
@@ -171,7 +187,7 @@ func (s *Server) apiPatchCategory(c *fiber.Ctx) error {
 		}
 	}
 	cat, err := s.svc.Catalogue.UpdateCategory(c.UserContext(), s.actor(c), id, domain.CategoryPatch{
-		Name: req.Name, RequiresCheck: req.RequiresCheck, TaxonomyTerms: req.TaxonomyTerms})
+		Name: req.Name, RequiresCheck: req.RequiresCheck, TaxonomyTerms: req.TaxonomyTerms, Moderation: req.moderation()})
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/coop-exchange/coop/app"
 	"github.com/coop-exchange/coop/domain"
+	"github.com/coop-exchange/coop/domain/matching"
 	"github.com/coop-exchange/coop/domain/store"
 	"github.com/coop-exchange/coop/domain/store/storetest"
 	"github.com/coop-exchange/coop/internal/testenv"
@@ -59,12 +60,15 @@ func newHarnessAt(t *testing.T, st *store.Store, baseURL string) *harness {
 	audit := domain.NewAudit(st, clock)
 	limiter := domain.NewRateLimiter(st, clock)
 	svc := app.Services{
-		Membership: domain.NewMembership(st, st, st, st, audit, limiter, hasher, clock),
-		Accounts:   domain.NewAccounts(st, st, st, audit, limiter, hasher, clock),
-		Catalogue:  domain.NewCatalogue(st, st, st, audit, clock),
-		Exchange:   domain.NewExchange(st, st, st, st, st, audit, clock, london),
-		Matches:    domain.NewMatches(st),
-		Audit:      audit,
+		Membership:    domain.NewMembership(st, st, st, st, audit, limiter, hasher, clock),
+		Accounts:      domain.NewAccounts(st, st, st, audit, limiter, hasher, clock),
+		Catalogue:     domain.NewCatalogue(st, st, st, audit, clock),
+		Exchange:      domain.NewExchange(st, st, st, st, st, audit, clock, london),
+		Matches:       domain.NewMatches(st),
+		Agreements:    domain.NewAgreements(st, st, st, st, st, matching.NewRanker(st, london), st, audit, clock, london, 0),
+		Contributions: domain.NewContributions(st, st, audit, clock, london),
+		Notifications: domain.NewNotifications(st, clock),
+		Audit:         audit,
 	}
 	base, _ := url.Parse(baseURL)
 	h := &harness{t: t, st: st, svc: svc, base: base, people: map[domain.Role]domain.Member{}, spec: loadSpec(t)}

@@ -82,7 +82,7 @@ func (s *Server) matchFilters(c *fiber.Ctx, withCode bool) (fiber.Map, domain.Ma
 	}
 	if raw := c.Query("cursor"); raw != "" {
 		cur, ok := domain.ParseCursor(raw)
-		if !ok || cur.Sort != domain.SortSoonest {
+		if !ok || (cur.Sort != domain.SortSoonest && domain.UrgencyRank(cur.Sort) == 2 && cur.Sort != domain.SortQueueRoutine) {
 			v.Add("cursor", "This page link is damaged; start again from the first page")
 		}
 		q.After = &cur
@@ -104,12 +104,21 @@ func (s *Server) renderFiltered(c *fiber.Ctx, tmpl, title string, data fiber.Map
 	return s.render(c, fiber.StatusOK, tmpl, title, data)
 }
 
-// matchingPage shows the latest pass of the matcher and the proposals waiting for a coordinator.
+// matchingPage shows the latest pass of the matcher and the moderation queue: the proposals
+// waiting for a coordinator, most urgent and soonest first.
 func (s *Server) matchingPage(c *fiber.Ctx) error {
+	return s.renderMatching(c, fiber.StatusOK, formPage{})
+}
+
+func (s *Server) renderMatching(c *fiber.Ctx, status int, fp formPage) error {
 	ctx, by := c.UserContext(), s.actor(c)
 	data, q, err := s.matchFilters(c, false)
 	if data == nil {
 		return err
+	}
+	if fp.Errors != nil || fp.Summary != "" {
+		data["Errors"], data["Summary"], data["SummaryTitle"] = fp.Errors, fp.Summary, fp.SummaryTitle
+		data["Reason"] = fp.Values["reason"]
 	}
 	passes, perr := s.svc.Matches.LatestPasses(ctx, by, 10)
 	if perr != nil {
@@ -121,12 +130,15 @@ func (s *Server) matchingPage(c *fiber.Ctx) error {
 		data["Reasons"] = reasonViews(passes[0].UnmatchedReasons, false)
 	}
 	if err == nil {
-		var page domain.BrowsePage[domain.ProposalListing]
-		if page, err = s.svc.Matches.Proposals(ctx, by, q); err == nil {
+		var page domain.BrowsePage[domain.QueueItem]
+		if page, err = s.svc.Agreements.Queue(ctx, by, q); err == nil {
 			data["Proposals"] = page.Items
 			data["Next"] = nextLink("/coordinate/matching", data["Form"].(map[string]string), page.Next)
 			data["Paged"] = q.After != nil
 		}
+	}
+	if status != fiber.StatusOK && err == nil {
+		return s.render(c, status, "pages/matching", "Matching", data)
 	}
 	return s.renderFiltered(c, "pages/matching", "Matching", data, err)
 }

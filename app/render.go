@@ -25,6 +25,9 @@ func (s *Server) render(c *fiber.Ctx, status int, name, title string, data fiber
 	}
 	data["Title"] = title
 	data["Me"] = currentMember(c)
+	if data["Me"].(*domain.Member) != nil {
+		data["Unread"] = s.unread(c)
+	}
 	data["CSRF"] = s.csrf.token(c)
 	data["Path"] = c.Path()
 	if _, ok := data["Flash"]; !ok {
@@ -113,7 +116,16 @@ func (s *Server) templateFuncs() template.FuncMap {
 			}
 			return "—"
 		},
-		"join": strings.Join,
+		"join":     strings.Join,
+		"duration": domain.Duration,
+		// hours words minutes as hours: "12 hours 30 minutes", or "none".
+		"hours": func(minutes int) string {
+			if minutes == 0 {
+				return "none"
+			}
+			return domain.Duration(minutes)
+		},
+		"list": func(v ...any) []any { return v },
 		"dict": func(kv ...any) (map[string]any, error) {
 			if len(kv)%2 != 0 {
 				return nil, fmt.Errorf("dict needs pairs")

@@ -1,6 +1,10 @@
 package app
 
-import "github.com/coop-exchange/coop/domain"
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/coop-exchange/coop/domain"
+)
 
 // registerRoutes declares every route and who may use it. The route-guard test walks this list
 // and the app's own, so a route added without a policy fails the build's tests.
@@ -43,6 +47,19 @@ func (s *Server) registerRoutes() {
 	s.post("/requests/:id", posters, s.updateRequest)
 	s.post("/requests/:id/cancel", posters, s.cancelRequest)
 
+	// Matches, as the two people (and coordinators) see them; statements; notifications.
+	s.get("/matches", posters, s.matchesPage)
+	s.get("/matches/:id", posters, s.matchPage)
+	s.post("/matches/:id/accept", posters, s.matchFormStep(acceptStep, "You have accepted. Once both of you have, you will see each other's contact details."))
+	s.post("/matches/:id/decline", posters, s.matchFormStep(declineStep, "You have declined. Thank you for letting us know."))
+	s.post("/matches/:id/cancel", posters, s.matchFormStep(cancelStep, "Cancelled. The other person has been told."))
+	s.post("/matches/:id/done", posters, s.matchFormStep(completeStep, "Thank you. The requester is asked to confirm the time."))
+	s.post("/matches/:id/confirm", posters, s.matchFormStep(confirmStep, "Confirmed. The time given is on both your statements."))
+	s.post("/matches/:id/feedback", posters, s.matchFormStep(feedbackStep, "Thank you for your feedback. Only coordinators see it."))
+	s.get("/statement", posters, s.statementPage)
+	s.get("/statement.csv", posters, s.statementCSV(func(c *fiber.Ctx) (int64, error) { return s.actor(c).ID, nil }))
+	s.get("/notifications", signedIn, s.notificationsPage)
+
 	// Coordinators.
 	s.get("/coordinate", coordinators, s.coordinatePage)
 	s.get("/coordinate/applications", coordinators, s.applicationsPage)
@@ -69,6 +86,14 @@ func (s *Server) registerRoutes() {
 	s.get("/coordinate/audit", coordinators, s.auditPage)
 	s.get("/coordinate/matching", coordinators, s.matchingPage)
 	s.get("/coordinate/unmatched", coordinators, s.unmatchedPage)
+	s.post("/coordinate/matching/batch", coordinators, s.batchProposals)
+	s.post("/coordinate/matches/:id/approve", coordinators, s.queueAction(approveStep, "Approved. Both people are asked to accept."))
+	s.post("/coordinate/matches/:id/reject", coordinators, s.queueAction(rejectStep, "Turned down. That helper will not be proposed for this request again."))
+	s.get("/coordinate/requests/:id/match", coordinators, s.handMatchPage)
+	s.post("/coordinate/requests/:id/match", coordinators, s.assignByHand)
+	s.get("/coordinate/members/:id/statement", coordinators, s.memberStatementPage)
+	s.get("/coordinate/members/:id/statement.csv", coordinators, s.statementCSV(idParam))
+	s.get("/coordinate/contributions", coordinators, s.contributionsPage)
 
 	// The JSON API.
 	s.get("/api/v1/openapi.json", public, s.openAPI)
@@ -105,4 +130,18 @@ func (s *Server) registerRoutes() {
 	s.get("/api/v1/requests/:id", posters, s.apiRequest)
 	s.patch("/api/v1/requests/:id", posters, s.apiPatchRequest)
 	s.post("/api/v1/requests/:id/cancel", posters, s.apiCancelRequest)
+	s.get("/api/v1/requests/:id/candidates", coordinators, s.apiCandidates)
+	s.post("/api/v1/requests/:id/match", coordinators, s.apiAssign)
+	s.get("/api/v1/matches", posters, s.apiMatches)
+	s.get("/api/v1/matches/:id", posters, s.apiMatch)
+	s.post("/api/v1/matches/:id/approve", coordinators, s.apiMatchAction(approveStep))
+	s.post("/api/v1/matches/:id/reject", coordinators, s.apiMatchAction(rejectStep))
+	s.post("/api/v1/matches/:id/accept", posters, s.apiMatchAction(acceptStep))
+	s.post("/api/v1/matches/:id/decline", posters, s.apiMatchAction(declineStep))
+	s.post("/api/v1/matches/:id/cancel", posters, s.apiMatchAction(cancelStep))
+	s.post("/api/v1/matches/:id/complete", posters, s.apiMatchAction(completeStep))
+	s.post("/api/v1/matches/:id/confirm", posters, s.apiMatchAction(confirmStep))
+	s.post("/api/v1/matches/:id/feedback", posters, s.apiMatchAction(feedbackStep))
+	s.get("/api/v1/members/:id/statement", posters, s.apiStatement)
+	s.get("/api/v1/notifications", signedIn, s.apiNotifications)
 }

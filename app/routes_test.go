@@ -108,6 +108,19 @@ var wantAccess = map[string]string{
 	"GET /api/v1/requests":             "member,coordinator,admin", "POST /api/v1/requests": "member,coordinator,admin",
 	"GET /api/v1/requests/:id": "member,coordinator,admin", "PATCH /api/v1/requests/:id": "member,coordinator,admin",
 	"POST /api/v1/requests/:id/cancel": "member,coordinator,admin",
+	"GET /matches":                     "member,coordinator,admin", "GET /matches/:id": "member,coordinator,admin", "POST /matches/:id/accept": "member,coordinator,admin",
+	"POST /matches/:id/decline": "member,coordinator,admin", "POST /matches/:id/cancel": "member,coordinator,admin", "POST /matches/:id/done": "member,coordinator,admin",
+	"POST /matches/:id/confirm": "member,coordinator,admin", "POST /matches/:id/feedback": "member,coordinator,admin", "GET /statement": "member,coordinator,admin",
+	"GET /statement.csv": "member,coordinator,admin", "GET /notifications": "member,coordinator,services,admin", "GET /api/v1/notifications": "member,coordinator,services,admin",
+	"POST /coordinate/matching/batch": "coordinator,admin", "POST /coordinate/matches/:id/approve": "coordinator,admin",
+	"POST /coordinate/matches/:id/reject": "coordinator,admin", "GET /coordinate/requests/:id/match": "coordinator,admin",
+	"POST /coordinate/requests/:id/match": "coordinator,admin", "GET /coordinate/members/:id/statement": "coordinator,admin",
+	"GET /coordinate/members/:id/statement.csv": "coordinator,admin", "GET /coordinate/contributions": "coordinator,admin",
+	"GET /api/v1/requests/:id/candidates": "coordinator,admin", "POST /api/v1/requests/:id/match": "coordinator,admin",
+	"GET /api/v1/matches": "member,coordinator,admin", "GET /api/v1/matches/:id": "member,coordinator,admin", "POST /api/v1/matches/:id/approve": "coordinator,admin",
+	"POST /api/v1/matches/:id/reject": "coordinator,admin", "POST /api/v1/matches/:id/accept": "member,coordinator,admin", "POST /api/v1/matches/:id/decline": "member,coordinator,admin",
+	"POST /api/v1/matches/:id/cancel": "member,coordinator,admin", "POST /api/v1/matches/:id/complete": "member,coordinator,admin", "POST /api/v1/matches/:id/confirm": "member,coordinator,admin",
+	"POST /api/v1/matches/:id/feedback": "member,coordinator,admin", "GET /api/v1/members/:id/statement": "member,coordinator,admin",
 }
 
 // TestRoutesAreForWhomTheyShouldBe compares every route's declared policy with wantAccess.

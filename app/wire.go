@@ -84,6 +84,8 @@ type categoryJSON struct {
 	Name          string   `json:"name"`
 	RequiresCheck bool     `json:"requires_check"`
 	TaxonomyTerms []string `json:"taxonomy_terms"`
+	// Moderation: "coordinator" (proposals wait for approval) or "direct" (straight to the people).
+	Moderation string `json:"moderation"`
 }
 
 func toCategoryJSON(c domain.Category) categoryJSON {
@@ -91,7 +93,7 @@ func toCategoryJSON(c domain.Category) categoryJSON {
 	if terms == nil {
 		terms = []string{}
 	}
-	return categoryJSON{ID: c.ID, Slug: c.Slug, Name: c.Name, RequiresCheck: c.RequiresCheck, TaxonomyTerms: terms}
+	return categoryJSON{ID: c.ID, Slug: c.Slug, Name: c.Name, RequiresCheck: c.RequiresCheck, TaxonomyTerms: terms, Moderation: string(c.Moderation)}
 }
 
 func toAll[T, J any](items []T, conv func(T) J) []J {

@@ -286,3 +286,33 @@ func pageBySoonest[T any](rows []T, limit int, key func(T) (time.Time, int64)) B
 	at, id := key(rows[len(rows)-1])
 	return BrowsePage[T]{Items: rows, Next: &Cursor{Sort: SortSoonest, At: at, ID: id}}
 }
+
+// Known reports whether s is one of the statuses.
+func (s MatchStatus) Known() bool {
+	switch s {
+	case MatchProposed, MatchApproved, MatchAccepted, MatchCompleted, MatchRejected, MatchDeclined, MatchCancelled:
+		return true
+	}
+	return false
+}
+
+// Label is the status as shown to people.
+func (s MatchStatus) Label() string {
+	switch s {
+	case MatchProposed:
+		return "Waiting for a coordinator"
+	case MatchApproved:
+		return "Waiting for both to accept"
+	case MatchAccepted:
+		return "Agreed"
+	case MatchCompleted:
+		return "Done"
+	case MatchRejected:
+		return "Turned down by a coordinator"
+	case MatchDeclined:
+		return "Declined"
+	case MatchCancelled:
+		return "Cancelled"
+	}
+	return string(s)
+}
