@@ -105,4 +105,7 @@ func (s *Server) registerRoutes() {
 	s.get("/api/v1/requests/:id", posters, s.apiRequest)
 	s.patch("/api/v1/requests/:id", posters, s.apiPatchRequest)
 	s.post("/api/v1/requests/:id/cancel", posters, s.apiCancelRequest)
+
+	// Safeguarding checks and concerns (routes_safeguarding.go).
+	s.registerSafeguardingRoutes()
 }

@@ -108,6 +108,13 @@ var wantAccess = map[string]string{
 	"GET /api/v1/requests":             "member,coordinator,admin", "POST /api/v1/requests": "member,coordinator,admin",
 	"GET /api/v1/requests/:id": "member,coordinator,admin", "PATCH /api/v1/requests/:id": "member,coordinator,admin",
 	"POST /api/v1/requests/:id/cancel": "member,coordinator,admin",
+	// Safeguarding: the service lets a member read only their own checks.
+	"GET /concerns/new": "member,coordinator,services,admin", "POST /concerns": "member,coordinator,services,admin",
+	"POST /coordinate/members/:id/checks": "coordinator,admin", "GET /coordinate/concerns": "coordinator,admin",
+	"GET /coordinate/concerns/:id": "coordinator,admin", "POST /coordinate/concerns/:id/handle": "coordinator,admin",
+	"GET /api/v1/members/:id/checks": "member,coordinator,services,admin", "POST /api/v1/members/:id/checks": "coordinator,admin",
+	"POST /api/v1/concerns": "member,coordinator,services,admin", "GET /api/v1/concerns": "coordinator,admin",
+	"POST /api/v1/concerns/:id/handle": "coordinator,admin",
 }
 
 // TestRoutesAreForWhomTheyShouldBe compares every route's declared policy with wantAccess.

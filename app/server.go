@@ -31,6 +31,8 @@ type Services struct {
 	Exchange   *domain.Exchange
 	Matches    *domain.Matches
 	Audit      *domain.Audit
+	// Safeguarding: checks and concerns.
+	Safeguarding *domain.Safeguarding
 }
 
 // Health reports on the database for /readyz.

@@ -382,4 +382,3 @@ func TestConcernValidationNamesTheField(t *testing.T) {
 		}
 	})
 }
-

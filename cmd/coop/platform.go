@@ -77,6 +77,8 @@ func services(st *store.Store, hasher domain.PasswordHasher, loc *time.Location)
 		Exchange:   domain.NewExchange(st, st, st, st, st, audit, clock, loc),
 		Matches:    domain.NewMatches(st),
 		Audit:      audit,
+		// Checks and concerns.
+		Safeguarding: domain.NewSafeguarding(st, st, audit, clock, loc),
 	}, limiter
 }
 
