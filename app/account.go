@@ -23,7 +23,16 @@ func (s *Server) renderAccount(c *fiber.Ctx, status int, fp formPage) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, status, "pages/account", "My account", fp.into(fiber.Map{"Consents": consents, "Areas": areas}))
+	checks, err := s.svc.Safeguarding.MemberChecks(ctx, s.actor(c), me.ID)
+	if err != nil {
+		return err
+	}
+	concerns, err := s.svc.Safeguarding.ConcernsRaisedBy(ctx, s.actor(c))
+	if err != nil {
+		return err
+	}
+	return s.render(c, status, "pages/account", "My account", fp.into(fiber.Map{"Consents": consents, "Areas": areas,
+		"Checks": checks, "Concerns": concerns}))
 }
 
 func (s *Server) changePassword(c *fiber.Ctx) error {

@@ -29,6 +29,9 @@ func (s *Server) coordinatePage(c *fiber.Ctx) error {
 	if data["Notices"], err = s.svc.Matches.Notices(c.UserContext(), s.actor(c), 5); err != nil {
 		return err
 	}
+	if err := s.safeguardingQueue(c, data); err != nil {
+		return err
+	}
 	return s.render(c, fiber.StatusOK, "pages/coordinate", "Coordinating", data)
 }
 
@@ -55,6 +58,7 @@ func (s *Server) auditPage(c *fiber.Ctx) error {
 		"Actions": []string{domain.AuditSignIn, domain.AuditSignInFailed, domain.AuditSignOut, domain.AuditPasswordChanged,
 			domain.AuditApplicationReceived, domain.AuditApplicationApproved, domain.AuditApplicationDeclined,
 			domain.AuditMemberAdded, domain.AuditRoleChanged, domain.AuditTokenCreated, domain.AuditAreaChanged,
-			domain.AuditCategoryChanged},
+			domain.AuditCategoryChanged, domain.AuditCheckRecorded, domain.AuditConcernRaised, domain.AuditConcernViewed,
+			domain.AuditConcernHandled},
 	})
 }

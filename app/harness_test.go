@@ -69,6 +69,8 @@ func newHarnessAt(t *testing.T, st *store.Store, baseURL string) *harness {
 		Contributions: domain.NewContributions(st, st, audit, clock, london),
 		Notifications: domain.NewNotifications(st, clock),
 		Audit:         audit,
+		// Checks and concerns.
+		Safeguarding: domain.NewSafeguarding(st, st, audit, clock, london),
 	}
 	base, _ := url.Parse(baseURL)
 	h := &harness{t: t, st: st, svc: svc, base: base, people: map[domain.Role]domain.Member{}, spec: loadSpec(t)}

@@ -144,9 +144,14 @@ func (s *Server) renderMember(c *fiber.Ctx, status int, fp formPage) error {
 	if err != nil {
 		return err
 	}
+	checks, err := s.svc.Safeguarding.MemberChecks(ctx, by, m.ID)
+	if err != nil {
+		return err
+	}
 	return s.render(c, status, "pages/member", m.Name, fp.into(fiber.Map{
 		"Member": m, "Consents": r.Consents, "Areas": r.Areas, "CanChangeRole": by.Role == domain.RoleAdmin && by.ID != m.ID,
 		"Offers": offers, "Requests": reqs, "Categories": cats, "CanSuspend": by.ID != m.ID,
+		"Checks": checks, "CheckKinds": domain.CheckKinds, "CheckLevels": domain.CheckLevels,
 	}))
 }
 

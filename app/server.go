@@ -35,6 +35,8 @@ type Services struct {
 	Contributions *domain.Contributions
 	Notifications *domain.Notifications
 	Audit         *domain.Audit
+	// Safeguarding: checks and concerns.
+	Safeguarding *domain.Safeguarding
 }
 
 // Health reports on the database for /readyz.

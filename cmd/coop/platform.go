@@ -82,6 +82,8 @@ func services(st *store.Store, hasher domain.PasswordHasher, loc *time.Location,
 		Contributions: domain.NewContributions(st, st, audit, clock, loc),
 		Notifications: domain.NewNotifications(st, clock),
 		Audit:         audit,
+		// Checks and concerns.
+		Safeguarding: domain.NewSafeguarding(st, st, audit, clock, loc),
 	}, limiter
 }
 
