@@ -65,6 +65,8 @@ func newHarnessAt(t *testing.T, st *store.Store, baseURL string) *harness {
 		Exchange:   domain.NewExchange(st, st, st, st, st, audit, clock, london),
 		Matches:    domain.NewMatches(st),
 		Audit:      audit,
+
+		Preferences: domain.NewPreferences(st, audit, clock),
 	}
 	base, _ := url.Parse(baseURL)
 	h := &harness{t: t, st: st, svc: svc, base: base, people: map[domain.Role]domain.Member{}, spec: loadSpec(t)}

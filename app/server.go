@@ -31,6 +31,8 @@ type Services struct {
 	Exchange   *domain.Exchange
 	Matches    *domain.Matches
 	Audit      *domain.Audit
+
+	Preferences *domain.Preferences // which emails members get
 }
 
 // Health reports on the database for /readyz.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coop-exchange/coop/domain/store"
+	"github.com/coop-exchange/coop/email"
 	"github.com/coop-exchange/coop/jobs"
 )
 
@@ -26,7 +27,7 @@ type Config struct {
 	Location       *time.Location
 	MatchSchedule  string
 	SecretKey      string // empty: generated and kept in the database
-	SMTPURL        *url.URL
+	SMTP           *email.SMTPConfig
 	LogFormat      string
 	LogLevel       slog.Level
 	TrustedProxies []netip.Prefix
@@ -44,7 +45,7 @@ var settings = []setting{
 	{"COOP_TIMEZONE", "timezone", "Europe/London", "the co-op's time zone, for availability and dates on pages"},
 	{"COOP_MATCH_SCHEDULE", "match-schedule", "@every 5m", "when the matcher runs (robfig/cron syntax)"},
 	{"COOP_SECRET_KEY", "secret-key", "", "key for sessions, forms and signatures, 32+ characters (default: generated once and kept in the database)"},
-	{"COOP_SMTP_URL", "smtp-url", "", "mail server for email, smtp://user:pass@host:587 or smtps://... (default: no email)"},
+	{"COOP_SMTP_URL", "smtp-url", "", "mail server for email, smtp://user:pass@host:587?from=coop@example.org (STARTTLS) or smtps://... (TLS); starttls=off for a local relay (default: emails are written to the log)"},
 	{"COOP_LOG_FORMAT", "log-format", "text", "log format: text or json"},
 	{"COOP_LOG_LEVEL", "log-level", "info", "least important log messages written: debug, info, warn or error"},
 	{"COOP_TRUSTED_PROXIES", "trusted-proxies", "", "load balancers whose X-Forwarded-For is believed: addresses or CIDR ranges, comma-separated (default none)"},
@@ -125,16 +126,10 @@ func loadConfig(fs *flag.FlagSet, flags map[string]*string, env func(string) (st
 	}
 
 	if raw := value["COOP_SMTP_URL"]; raw != "" {
-		u, err := url.Parse(raw)
-		switch {
-		case err != nil:
-			bad("COOP_SMTP_URL", "is not a URL: %v", errors.Unwrap(err))
-		case u.Scheme != "smtp" && u.Scheme != "smtps":
-			bad("COOP_SMTP_URL", "must start with smtp:// or smtps://")
-		case u.Hostname() == "":
-			bad("COOP_SMTP_URL", "names no mail server")
-		default:
-			cfg.SMTPURL = u
+		if smtp, err := email.ParseSMTPURL(raw); err != nil {
+			bad("COOP_SMTP_URL", "%v", err)
+		} else {
+			cfg.SMTP = &smtp
 		}
 	}
 

@@ -52,7 +52,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	received []Received
-	failNext int         // refuse this many more messages, with failWith
+	failNext int // refuse this many more messages, with failWith
 	failWith *smtp.SMTPError
 	attempts int // messages offered, accepted or not
 	unknown  map[string]bool
