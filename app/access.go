@@ -55,6 +55,7 @@ func isAPI(path string) bool { return strings.HasPrefix(path, "/api/") }
 
 func (s *Server) get(path string, a Access, h fiber.Handler)  { s.handle(fiber.MethodGet, path, a, h) }
 func (s *Server) post(path string, a Access, h fiber.Handler) { s.handle(fiber.MethodPost, path, a, h) }
+func (s *Server) put(path string, a Access, h fiber.Handler)  { s.handle(fiber.MethodPut, path, a, h) }
 func (s *Server) patch(path string, a Access, h fiber.Handler) {
 	s.handle(fiber.MethodPatch, path, a, h)
 }

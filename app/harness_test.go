@@ -71,6 +71,7 @@ func newHarnessAt(t *testing.T, st *store.Store, baseURL string) *harness {
 		Audit:         audit,
 		// Checks and concerns.
 		Safeguarding: domain.NewSafeguarding(st, st, audit, clock, london),
+		Preferences:  domain.NewPreferences(st, audit, clock),
 	}
 	base, _ := url.Parse(baseURL)
 	h := &harness{t: t, st: st, svc: svc, base: base, people: map[domain.Role]domain.Member{}, spec: loadSpec(t)}

@@ -27,6 +27,8 @@ func (s *Server) registerRoutes() {
 	s.post("/signout", signedIn, s.signOut)
 	s.get("/account", signedIn, s.accountPage)
 	s.post("/account/password", signedIn, s.changePassword)
+	s.get("/account/email", signedIn, s.emailPreferencesPage)
+	s.post("/account/email", signedIn, s.setEmailPreferences)
 
 	// Offering, asking for and finding support (members; coordinators also for a member).
 	s.get("/support", posters, s.supportPage)
@@ -98,6 +100,8 @@ func (s *Server) registerRoutes() {
 	// The JSON API.
 	s.get("/api/v1/openapi.json", public, s.openAPI)
 	s.get("/api/v1/me", signedIn, s.apiMe)
+	s.get("/api/v1/me/email-preferences", signedIn, s.apiEmailPreferences)
+	s.put("/api/v1/me/email-preferences", signedIn, s.apiSetEmailPreferences)
 	s.post("/api/v1/applications", public, s.apiApply)
 	s.get("/api/v1/applications", coordinators, s.apiApplications)
 	s.post("/api/v1/applications/:id/approve", coordinators, s.apiApprove)

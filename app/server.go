@@ -37,6 +37,7 @@ type Services struct {
 	Audit         *domain.Audit
 	// Safeguarding: checks and concerns.
 	Safeguarding *domain.Safeguarding
+	Preferences  *domain.Preferences // which emails members get
 }
 
 // Health reports on the database for /readyz.

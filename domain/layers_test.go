@@ -23,6 +23,7 @@ func TestLayersImportOneWay(t *testing.T) {
 		{"domain/store", "", []string{"github.com/gofiber/", module + "app", module + "jobs"}},
 		{"app", "", []string{module + "jobs", "gorm.io/", module + "domain/store\""}},
 		{"jobs", "", []string{module + "app", "gorm.io/", "github.com/gofiber/"}},
+		{"email", "", []string{module + "app", module + "jobs", module + "domain/store", "gorm.io/", "github.com/gofiber/"}},
 	}
 	for _, r := range rules {
 		root := filepath.Join("..", r.dir)

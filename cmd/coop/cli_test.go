@@ -48,6 +48,10 @@ func TestBadConfigurationStopsWithTheVariableNamed(t *testing.T) {
 		{map[string]string{"COOP_SECRET_KEY": "too short"}, nil, []string{"COOP_SECRET_KEY: is 9 characters long"}},
 		{map[string]string{"COOP_LOG_FORMAT": "xml"}, nil, []string{"COOP_LOG_FORMAT"}},
 		{map[string]string{"COOP_SMTP_URL": "http://mail.example"}, nil, []string{"COOP_SMTP_URL: must start with smtp://"}},
+		{map[string]string{"COOP_SMTP_URL": "smtp://user:secret@mail.example:587"}, nil, []string{"COOP_SMTP_URL: says no address to send from; add ?from="}},
+		{map[string]string{"COOP_SMTP_URL": "smtp://mail.example?from=not-an-address"}, nil, []string{`COOP_SMTP_URL: from="not-an-address" is not an email address`}},
+		{map[string]string{"COOP_SMTP_URL": "smtps://mail.example?from=coop@example.org&starttls=off"}, nil, []string{"COOP_SMTP_URL: starttls=off is for smtp://"}},
+		{map[string]string{"COOP_SMTP_URL": "smtp://mail.example:0?from=coop@example.org"}, nil, []string{"COOP_SMTP_URL: port"}},
 		{map[string]string{"COOP_BASE_URL": "coop.example"}, nil, []string{"COOP_BASE_URL"}},
 		{map[string]string{"COOP_TRUSTED_PROXIES": "10.0.0.0/8, the load balancer"}, nil, []string{`COOP_TRUSTED_PROXIES: "the load balancer" is not an IP address`}},
 		{map[string]string{"COOP_ADDR": ":3000"}, []string{"--addr", "also nonsense"}, []string{"--addr (COOP_ADDR)"}},
@@ -65,7 +69,7 @@ func TestBadConfigurationStopsWithTheVariableNamed(t *testing.T) {
 				}
 			}
 			if strings.Contains(stderr, "secret") && strings.Contains(stderr, "user:secret") {
-				t.Errorf("a password from the database URL is printed: %s", stderr)
+				t.Errorf("a password from a URL is printed: %s", stderr)
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coop-exchange/coop/domain/store"
+	"github.com/coop-exchange/coop/email"
 	"github.com/coop-exchange/coop/jobs"
 )
 
@@ -27,7 +28,7 @@ type Config struct {
 	MatchSchedule  string
 	AnswerWithin   time.Duration
 	SecretKey      string // empty: generated and kept in the database
-	SMTPURL        *url.URL
+	SMTP           *email.SMTPConfig
 	LogFormat      string
 	LogLevel       slog.Level
 	TrustedProxies []netip.Prefix
@@ -46,7 +47,7 @@ var settings = []setting{
 	{"COOP_MATCH_SCHEDULE", "match-schedule", "@every 5m", "when the matcher runs (robfig/cron syntax)"},
 	{"COOP_ANSWER_WITHIN", "answer-within", "48h", "how long the two people have to accept an approved match before it lapses (urgent requests: a quarter of it)"},
 	{"COOP_SECRET_KEY", "secret-key", "", "key for sessions, forms and signatures, 32+ characters (default: generated once and kept in the database)"},
-	{"COOP_SMTP_URL", "smtp-url", "", "mail server for email, smtp://user:pass@host:587 or smtps://... (default: no email)"},
+	{"COOP_SMTP_URL", "smtp-url", "", "mail server for email, smtp://user:pass@host:587?from=coop@example.org (STARTTLS) or smtps://... (TLS); starttls=off for a local relay (default: emails are written to the log)"},
 	{"COOP_LOG_FORMAT", "log-format", "text", "log format: text or json"},
 	{"COOP_LOG_LEVEL", "log-level", "info", "least important log messages written: debug, info, warn or error"},
 	{"COOP_TRUSTED_PROXIES", "trusted-proxies", "", "load balancers whose X-Forwarded-For is believed: addresses or CIDR ranges, comma-separated (default none)"},
@@ -133,16 +134,10 @@ func loadConfig(fs *flag.FlagSet, flags map[string]*string, env func(string) (st
 	}
 
 	if raw := value["COOP_SMTP_URL"]; raw != "" {
-		u, err := url.Parse(raw)
-		switch {
-		case err != nil:
-			bad("COOP_SMTP_URL", "is not a URL: %v", errors.Unwrap(err))
-		case u.Scheme != "smtp" && u.Scheme != "smtps":
-			bad("COOP_SMTP_URL", "must start with smtp:// or smtps://")
-		case u.Hostname() == "":
-			bad("COOP_SMTP_URL", "names no mail server")
-		default:
-			cfg.SMTPURL = u
+		if smtp, err := email.ParseSMTPURL(raw); err != nil {
+			bad("COOP_SMTP_URL", "%v", err)
+		} else {
+			cfg.SMTP = &smtp
 		}
 	}
 

@@ -16,6 +16,7 @@ import (
 	"github.com/coop-exchange/coop/domain"
 	"github.com/coop-exchange/coop/domain/matching"
 	"github.com/coop-exchange/coop/domain/store"
+	"github.com/coop-exchange/coop/email"
 	"github.com/coop-exchange/coop/jobs"
 )
 
@@ -84,6 +85,7 @@ func services(st *store.Store, hasher domain.PasswordHasher, loc *time.Location,
 		Audit:         audit,
 		// Checks and concerns.
 		Safeguarding: domain.NewSafeguarding(st, st, audit, clock, loc),
+		Preferences:  domain.NewPreferences(st, audit, clock),
 	}, limiter
 }
 
@@ -126,8 +128,16 @@ func newPlatform(ctx context.Context, cfg Config, st *store.Store, log *slog.Log
 	err = sched.Add("housekeeping", jobs.HousekeepingSchedule, jobs.Housekeeping(log.With("job", "housekeeping"),
 		jobs.Prune{What: "sessions", Prune: svc.Accounts.PruneSessions}, jobs.Prune{What: "attempts", Prune: limiter.Prune},
 		jobs.Prune{What: "match_passes", Prune: keep(st.PrunePasses)}, jobs.Prune{What: "notices", Prune: keep(st.PruneNotices)},
-		jobs.Prune{What: "notifications", Prune: keep(st.PruneNotifications)}))
+		jobs.Prune{What: "notifications", Prune: keep(st.PruneNotifications)},
+		jobs.Prune{What: "outbox", Prune: keep(st.PruneOutbox)}))
 	if err != nil {
+		return nil, err
+	}
+	deliverer, err := newDeliverer(cfg, st, log.With("job", "deliver"))
+	if err != nil {
+		return nil, err
+	}
+	if err := sched.Add("deliver", jobs.DeliverSchedule, jobs.DeliverJob(deliverer)); err != nil {
 		return nil, err
 	}
 	matchLog := log.With("job", "match")
@@ -138,7 +148,24 @@ func newPlatform(ctx context.Context, cfg Config, st *store.Store, log *slog.Log
 	return &platform{cfg: cfg, log: log, store: st, server: server, scheduler: sched, matcher: matcher}, nil
 }
 
-// keepMatcherRecords is how long the matcher's passes and the notices to coordinators are kept.
+// newDeliverer builds the outbox's deliverer: email through the configured mail server, or to
+// the log when there is none (the demo), so that nothing piles up.
+func newDeliverer(cfg Config, st *store.Store, log *slog.Logger) (*jobs.Deliverer, error) {
+	renderer, err := email.NewRenderer(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	var transport email.Transport = email.NewLogTransport(log)
+	if cfg.SMTP != nil {
+		transport = email.NewSMTP(*cfg.SMTP)
+		log.Info("email goes through a mail server", "host", cfg.SMTP.Host, "port", cfg.SMTP.Port, "from", cfg.SMTP.From.Address)
+	}
+	senders := map[domain.Channel]jobs.Sender{domain.ChannelEmail: email.NewSender(renderer, transport)}
+	return jobs.NewDeliverer(st, senders, nil, nil, log), nil
+}
+
+// keepMatcherRecords is how long the matcher's passes, the notices to coordinators and the
+// outbox's delivered and failed messages are kept.
 const keepMatcherRecords = 90 * 24 * time.Hour
 
 // shutdownGrace is how long in-flight requests and running jobs get to finish after SIGTERM.

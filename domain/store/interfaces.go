@@ -13,4 +13,6 @@ var (
 	_ domain.ExchangeStore  = (*Store)(nil)
 	_ domain.MatchStore     = (*Store)(nil)
 	_ domain.ProposalStore  = (*Store)(nil)
+
+	_ domain.PreferenceStore = (*Store)(nil)
 )

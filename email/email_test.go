@@ -1,0 +1,239 @@
+package email_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/coop-exchange/coop/domain"
+	"github.com/coop-exchange/coop/email"
+	"github.com/coop-exchange/coop/internal/mailtest"
+)
+
+func renderer(t *testing.T) *email.Renderer {
+	t.Helper()
+	base, _ := url.Parse("https://coop.example.org")
+	r, err := email.NewRenderer(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func outboxEmail(kind, name string, data map[string]string, link string) domain.OutboxMessage {
+	p := `{"template":"` + kind + `","name":"` + name + `","link":"` + link + `"`
+	if data != nil {
+		var b strings.Builder
+		for k, v := range data {
+			if b.Len() > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString(`"` + k + `":"` + v + `"`)
+		}
+		p += `,"data":{` + b.String() + `}`
+	}
+	return domain.OutboxMessage{ID: 1, Channel: domain.ChannelEmail, IdempotencyKey: "email-abc123", Kind: kind, MemberID: 4,
+		Recipient: "ann@example.org", Payload: []byte(p + "}")}
+}
+
+// TestEveryKindReadsWell renders every kind of email with its values and without them: each has a
+// subject, greets the member by first name, links to the page to act on and to the preferences
+// page, and never shows a template's workings.
+func TestEveryKindReadsWell(t *testing.T) {
+	r := renderer(t)
+	full := map[string]string{domain.EmailDataWhat: "a lift to the hospital", domain.EmailDataWhen: "Thursday 5 March, 2pm to 5pm",
+		domain.EmailDataWho: "Bob", domain.EmailDataReason: "Bob is unwell", domain.EmailDataCheck: "DBS check", domain.EmailDataDate: "1 April 2026"}
+	for _, k := range domain.EmailKinds {
+		for _, data := range []map[string]string{full, nil} {
+			m, err := r.Render("ann@example.org", "email-abc", domain.EmailPayload{Template: k.Kind, Name: "Ann Example", Data: data, Link: "/matches/7"})
+			if err != nil {
+				t.Fatalf("%s: %v", k.Kind, err)
+			}
+			for part, text := range map[string]string{"subject": m.Subject, "text": m.Text, "html": m.HTML} {
+				for _, bad := range []string{"<no value>", "{{", "  ", " ,", " .", "()"} {
+					if strings.Contains(strings.ReplaceAll(text, "\n  ", "\n"), bad) && part != "html" {
+						t.Errorf("%s %s (data %v) contains %q:\n%s", k.Kind, part, data != nil, bad, text)
+					}
+				}
+				if strings.Contains(text, "<no value>") {
+					t.Errorf("%s %s shows <no value>", k.Kind, part)
+				}
+			}
+			if m.Subject == "" || strings.Contains(m.Subject, "\n") {
+				t.Errorf("%s subject %q", k.Kind, m.Subject)
+			}
+			for part, text := range map[string]string{"text": m.Text, "html": m.HTML} {
+				for _, want := range []string{"Hello Ann,", "https://coop.example.org/matches/7", "https://coop.example.org/account/email"} {
+					if !strings.Contains(text, want) {
+						t.Errorf("%s %s does not contain %q:\n%s", k.Kind, part, want, text)
+					}
+				}
+			}
+			if data != nil && !strings.Contains(m.Text+m.Subject, "a lift to the hospital") && k.Kind != domain.EmailCheckDue {
+				t.Errorf("%s does not say what the support is:\n%s", k.Kind, m.Text)
+			}
+		}
+	}
+	// Values are escaped in HTML.
+	m, err := r.Render("ann@example.org", "k", domain.EmailPayload{Template: domain.EmailMatchProposed, Name: "Ann",
+		Data: map[string]string{domain.EmailDataWhat: "<script>alert(1)</script>"}, Link: "/matches/7"})
+	if err != nil || strings.Contains(m.HTML, "<script>") {
+		t.Errorf("a value is not escaped in HTML (%v):\n%s", err, m.HTML)
+	}
+	if _, err := r.Render("ann@example.org", "k", domain.EmailPayload{Template: "newsletter"}); err == nil {
+		t.Error("an unknown kind rendered")
+	}
+}
+
+// TestSendsThroughAMailServer sends an email through the real SMTP sender to a mail server in
+// the test, signing in with the URL's user name and password, and checks what arrived.
+func TestSendsThroughAMailServer(t *testing.T) {
+	srv := mailtest.StartTLS(t, "coop", "s3cret pass")
+	cfg, err := email.ParseSMTPURL(srv.URL("The Co-op <coop@example.org>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.StartTLS {
+		t.Fatal("smtp:// does not require STARTTLS")
+	}
+	cfg.TLS = srv.ClientTLS()
+	sender := email.NewSender(renderer(t), email.NewSMTP(cfg))
+	msg := outboxEmail(domain.EmailMatchProposed, "Ann Example", map[string]string{domain.EmailDataWhat: "a lift to the hospital"}, "/matches/7")
+	if err := sender.Send(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Received()
+	if len(got) != 1 {
+		t.Fatalf("the server received %d messages, want 1", len(got))
+	}
+	m := got[0]
+	checks := []struct{ what, got, want string }{
+		{"envelope to", strings.Join(m.To, ","), "ann@example.org"},
+		{"envelope from", m.From, "coop@example.org"},
+		{"To", m.Header.Get("To"), `"Ann Example" <ann@example.org>`},
+		{"From", m.Header.Get("From"), `"The Co-op" <coop@example.org>`},
+		{"Subject", m.Subject, "A possible match: a lift to the hospital"},
+		{"Message-ID", m.Header.Get("Message-ID"), "<email-abc123@coop.example.org>"},
+		{"Auto-Submitted", m.Header.Get("Auto-Submitted"), "auto-generated"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: %q, want %q", c.what, c.got, c.want)
+		}
+	}
+	if !strings.HasPrefix(m.Header.Get("Content-Type"), "multipart/alternative") {
+		t.Errorf("Content-Type %q, want multipart/alternative", m.Header.Get("Content-Type"))
+	}
+	for part, body := range map[string]string{"text": m.Text, "html": m.HTML} {
+		for _, want := range []string{"Hello Ann,", "a lift to the hospital", "https://coop.example.org/matches/7"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the %s part does not contain %q:\n%s", part, want, body)
+			}
+		}
+	}
+	if !strings.Contains(m.HTML, `<a href="https://coop.example.org/matches/7"`) {
+		t.Errorf("the HTML part has no link to the match:\n%s", m.HTML)
+	}
+
+	// A wrong password is an error, not a message sent.
+	wrong, _ := email.ParseSMTPURL(strings.Replace(srv.URL("coop@example.org"), "s3cret", "wrong", 1))
+	wrong.TLS = srv.ClientTLS()
+	if err := email.NewSender(renderer(t), email.NewSMTP(wrong)).Send(context.Background(), msg); err == nil {
+		t.Error("sent with a wrong password")
+	}
+}
+
+// TestRefusals checks that a busy server's refusal may be retried, that a refused recipient may
+// not, and that smtp:// without starttls=off sends nothing to a server that does not offer TLS.
+func TestRefusals(t *testing.T) {
+	srv := mailtest.Start(t)
+	cfg, err := email.ParseSMTPURL(srv.URL("coop@example.org"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(cfg email.SMTPConfig, to string) error {
+		return email.NewSMTP(cfg).Send(context.Background(), email.Message{To: to, Subject: "s", Text: "t", HTML: "<p>t</p>", MessageID: "x@y"})
+	}
+	var p interface{ Permanent() bool }
+	srv.FailNext(1)
+	if err := send(cfg, "ann@example.org"); err == nil || errors.As(err, &p) {
+		t.Errorf("a busy server: %v, want a temporary error", err)
+	}
+	if err := send(cfg, "ann@example.org"); err != nil {
+		t.Errorf("after the busy server recovered: %v", err)
+	}
+	srv.RejectRecipient("gone@example.org")
+	if err := send(cfg, "gone@example.org"); err == nil || !errors.As(err, &p) || !p.Permanent() {
+		t.Errorf("an unknown recipient: %v, want a permanent error", err)
+	}
+	cfg.StartTLS = true
+	if err := send(cfg, "ann@example.org"); err == nil {
+		t.Error("sent in clear to a server without STARTTLS, though STARTTLS is required")
+	}
+	if n := len(srv.Received()); n != 1 {
+		t.Errorf("the server received %d messages, want 1", n)
+	}
+}
+
+func TestParseSMTPURL(t *testing.T) {
+	cases := []struct {
+		raw     string
+		want    email.SMTPConfig
+		problem string
+	}{
+		{raw: "smtp://user:p%40ss@mail.example.org?from=coop@example.org",
+			want: email.SMTPConfig{Host: "mail.example.org", Port: 587, StartTLS: true, Username: "user", Password: "p@ss"}},
+		{raw: "smtps://mail.example.org?from=The%20Co-op%20%3Ccoop@example.org%3E",
+			want: email.SMTPConfig{Host: "mail.example.org", Port: 465, Implicit: true}},
+		{raw: "smtp://localhost:25?from=coop@example.org&starttls=off", want: email.SMTPConfig{Host: "localhost", Port: 25}},
+		{raw: "http://mail.example.org?from=coop@example.org", problem: "must start with smtp://"},
+		{raw: "smtp://?from=coop@example.org", problem: "names no mail server"},
+		{raw: "smtp://mail.example.org", problem: "no address to send from"},
+		{raw: "smtp://mail.example.org?from=nobody", problem: `from="nobody" is not an email address`},
+		{raw: "smtp://mail.example.org:70000?from=coop@example.org", problem: "port"},
+		{raw: "smtp://mail.example.org?from=coop@example.org&tls=yes", problem: `option "tls"`},
+		{raw: "smtp://mail.example.org?from=coop@example.org&starttls=maybe", problem: "starttls"},
+		{raw: "smtps://mail.example.org?from=coop@example.org&starttls=off", problem: "smtps:// always uses TLS"},
+		{raw: "smtp://user:secret@mail.example.org:bad?from=coop@example.org", problem: "not a URL"},
+	}
+	for _, c := range cases {
+		got, err := email.ParseSMTPURL(c.raw)
+		if c.problem != "" {
+			if err == nil || !strings.Contains(err.Error(), c.problem) {
+				t.Errorf("%s: %v, want an error saying %q", c.raw, err, c.problem)
+			}
+			if err != nil && strings.Contains(err.Error(), "secret") {
+				t.Errorf("%s: the error shows the password: %v", c.raw, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.raw, err)
+			continue
+		}
+		got.From = c.want.From
+		if got != c.want {
+			t.Errorf("%s: %+v, want %+v", c.raw, got, c.want)
+		}
+	}
+}
+
+// TestWithoutAMailServerEmailsAreLogged checks the demo's transport: the email is written to the
+// log, and counts as sent.
+func TestWithoutAMailServerEmailsAreLogged(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	sender := email.NewSender(renderer(t), email.NewLogTransport(log))
+	if err := sender.Send(context.Background(), outboxEmail(domain.EmailMatchReminder, "Ann Example", nil, "/matches/7")); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"level=INFO", "to=ann@example.org", "https://coop.example.org/matches/7", "COOP_SMTP_URL"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("the log does not contain %q:\n%s", want, buf.String())
+		}
+	}
+}

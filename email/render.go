@@ -1,0 +1,128 @@
+package email
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"net/url"
+	"strings"
+	texttemplate "text/template"
+
+	"github.com/coop-exchange/coop/domain"
+)
+
+// templatesFS holds, for each kind of email, KIND.txt (its subject, its action and its plain-text
+// body) and KIND.html (its action and its HTML body), and the layouts around them.
+//
+//go:embed templates/*.txt templates/*.html
+var templatesFS embed.FS
+
+// PreferencesPath is the page where members choose which emails they get; every email links to it.
+const PreferencesPath = "/account/email"
+
+// Renderer turns an outbox email into a message, with links on the co-op's base URL.
+type Renderer struct {
+	base *url.URL
+	text map[string]*texttemplate.Template
+	html map[string]*htmltemplate.Template
+}
+
+// NewRenderer parses every kind's templates, failing at start-up rather than at the first email.
+func NewRenderer(base *url.URL) (*Renderer, error) {
+	r := &Renderer{base: base, text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
+	for _, k := range domain.EmailKinds {
+		t, err := texttemplate.New("layout.txt").Option("missingkey=zero").
+			ParseFS(templatesFS, "templates/layout.txt", "templates/"+k.Kind+".txt")
+		if err != nil {
+			return nil, fmt.Errorf("email: %s text template: %w", k.Kind, err)
+		}
+		h, err := htmltemplate.New("layout.html").Option("missingkey=zero").
+			ParseFS(templatesFS, "templates/layout.html", "templates/"+k.Kind+".html")
+		if err != nil {
+			return nil, fmt.Errorf("email: %s HTML template: %w", k.Kind, err)
+		}
+		for _, name := range []string{"subject", "action", "body"} {
+			if t.Lookup(name) == nil {
+				return nil, fmt.Errorf("email: %s.txt defines no %q", k.Kind, name)
+			}
+		}
+		for _, name := range []string{"action", "body"} {
+			if h.Lookup(name) == nil {
+				return nil, fmt.Errorf("email: %s.html defines no %q", k.Kind, name)
+			}
+		}
+		r.text[k.Kind], r.html[k.Kind] = t, h
+	}
+	return r, nil
+}
+
+// view is what the templates see.
+type view struct {
+	Name            string            // the member's first name
+	Data            map[string]string // the values the email was written with
+	Link            string            // the page to act on, in full
+	PreferencesLink string            // the page to choose which emails they get, in full
+}
+
+// Render makes the message for one email to the address to; key identifies it across attempts.
+func (r *Renderer) Render(to, key string, p domain.EmailPayload) (Message, error) {
+	t, h := r.text[p.Template], r.html[p.Template]
+	if t == nil || h == nil {
+		return Message{}, fmt.Errorf("email: %w for kind %q", errNoTemplate, p.Template)
+	}
+	v := view{Name: firstName(p.Name), Data: p.Data, Link: r.base.String() + "/", PreferencesLink: r.base.String() + PreferencesPath}
+	if v.Data == nil {
+		v.Data = map[string]string{}
+	}
+	if p.Link != "" {
+		v.Link = r.base.String() + p.Link
+	}
+	var subject, text, html bytes.Buffer
+	if err := t.ExecuteTemplate(&subject, "subject", v); err != nil {
+		return Message{}, fmt.Errorf("email: %s subject: %w", p.Template, err)
+	}
+	if err := t.Execute(&text, v); err != nil {
+		return Message{}, fmt.Errorf("email: %s text: %w", p.Template, err)
+	}
+	if err := h.Execute(&html, v); err != nil {
+		return Message{}, fmt.Errorf("email: %s HTML: %w", p.Template, err)
+	}
+	return Message{
+		To: to, ToName: p.Name, Subject: strings.Join(strings.Fields(subject.String()), " "),
+		Text: tidyText(text.String()), HTML: html.String(),
+		MessageID: key + "@" + messageDomain(r.base),
+		Headers: [][2]string{
+			{"Auto-Submitted", "auto-generated"}, // RFC 3834: no out-of-office replies, please
+			{"List-Unsubscribe", "<" + v.PreferencesLink + ">"},
+		},
+	}, nil
+}
+
+// firstName is how an email greets a member.
+func firstName(name string) string {
+	if f := strings.Fields(name); len(f) > 0 {
+		return f[0]
+	}
+	return "there"
+}
+
+// tidyText trims trailing spaces and runs of blank lines that template actions leave behind.
+func tidyText(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	out := lines[:0]
+	blank := false
+	for _, l := range lines {
+		l = strings.TrimRight(l, " \t")
+		if l == "" {
+			if blank {
+				continue
+			}
+			blank = true
+		} else {
+			blank = false
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n") + "\n"
+}
