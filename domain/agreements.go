@@ -141,6 +141,8 @@ type Notification struct {
 	Link      string
 	CreatedAt time.Time
 	ReadAt    time.Time
+	// Data fills the email of the same kind (EmailData* keys), for members who want it.
+	Data map[string]string
 }
 
 // Kinds of notifications; each is also the email preference it goes by.
@@ -329,6 +331,11 @@ func (a *Agreements) notify(ctx context.Context, ns ...Notification) error {
 	return a.store.AddNotifications(ctx, ns)
 }
 
+// about is what an email says of a request: what it is and when.
+func (a *Agreements) about(ctx context.Context, r Request) map[string]string {
+	return map[string]string{EmailDataWhat: a.categoryName(ctx, r.CategoryID), EmailDataWhen: a.when(r)}
+}
+
 func matchLink(id int64) string { return fmt.Sprintf("/matches/%d", id) }
 
 // when words a request's window for messages: "Thursday 5 March, 14:00–17:00".
@@ -359,9 +366,9 @@ func (a *Agreements) askBoth(ctx context.Context, m Match, r Request) error {
 	what := a.categoryName(ctx, r.CategoryID)
 	by := m.AnswerBy.In(a.loc).Format("Monday 2 January 15:04")
 	return a.notify(ctx,
-		Notification{MemberID: m.HelperID, Kind: NotifyProposal, Link: matchLink(m.ID),
+		Notification{MemberID: m.HelperID, Data: a.about(ctx, r), Kind: NotifyProposal, Link: matchLink(m.ID),
 			Message: fmt.Sprintf("Could you help with %s on %s? Please accept or decline by %s.", what, a.when(r), by)},
-		Notification{MemberID: r.MemberID, Kind: NotifyProposal, Link: matchLink(m.ID),
+		Notification{MemberID: r.MemberID, Data: a.about(ctx, r), Kind: NotifyProposal, Link: matchLink(m.ID),
 			Message: fmt.Sprintf("A helper has been found for your request for %s on %s. Please accept or decline by %s.", what, a.when(r), by)})
 }
 
@@ -613,8 +620,8 @@ func (a *Agreements) Accept(ctx context.Context, by Actor, id int64) (Match, err
 			return err
 		}
 		msg := fmt.Sprintf("Agreed: %s on %s. You can now see each other's contact details.", a.categoryName(ctx, r.CategoryID), a.when(r))
-		notes = []Notification{{MemberID: m.HelperID, Kind: NotifyAccepted, Message: msg, Link: matchLink(m.ID)},
-			{MemberID: r.MemberID, Kind: NotifyAccepted, Message: msg, Link: matchLink(m.ID)}}
+		notes = []Notification{{MemberID: m.HelperID, Data: a.about(ctx, r), Kind: NotifyAccepted, Message: msg, Link: matchLink(m.ID)},
+			{MemberID: r.MemberID, Data: a.about(ctx, r), Kind: NotifyAccepted, Message: msg, Link: matchLink(m.ID)}}
 		return a.notify(ctx, notes...)
 	})
 	return m, err
@@ -651,7 +658,7 @@ func (a *Agreements) Decline(ctx context.Context, by Actor, id int64, reason str
 		if who == "requester" {
 			other, msg = m.HelperID, fmt.Sprintf("The match for %s on %s was declined, so you are no longer needed for it. Thank you for offering.", a.categoryName(ctx, r.CategoryID), a.when(r))
 		}
-		return a.notify(ctx, Notification{MemberID: other, Kind: NotifyDeclined, Message: msg, Link: matchLink(m.ID)})
+		return a.notify(ctx, Notification{MemberID: other, Data: a.about(ctx, r), Kind: NotifyDeclined, Message: msg, Link: matchLink(m.ID)})
 	})
 }
 
@@ -704,12 +711,15 @@ func (a *Agreements) Cancel(ctx context.Context, by Actor, id int64, reason stri
 		when := a.when(r)
 		var notes []Notification
 		if who != "helper" {
-			notes = append(notes, Notification{MemberID: m.HelperID, Kind: NotifyCancelled, Link: matchLink(m.ID),
+			notes = append(notes, Notification{MemberID: m.HelperID, Data: a.about(ctx, r), Kind: NotifyCancelled, Link: matchLink(m.ID),
 				Message: fmt.Sprintf("The support on %s has been cancelled: %s", when, reason)})
 		}
 		if who != "requester" {
-			notes = append(notes, Notification{MemberID: r.MemberID, Kind: NotifyCancelled, Link: matchLink(m.ID),
+			notes = append(notes, Notification{MemberID: r.MemberID, Data: a.about(ctx, r), Kind: NotifyCancelled, Link: matchLink(m.ID),
 				Message: fmt.Sprintf("Your helper for %s can no longer come: %s. Your request goes back to the matcher to find someone else.", when, reason)})
+		}
+		for i := range notes {
+			notes[i].Data[EmailDataReason] = reason
 		}
 		return a.notify(ctx, notes...)
 	})
@@ -743,7 +753,7 @@ func (a *Agreements) MarkDone(ctx context.Context, by Actor, id int64, minutes i
 		if err := a.audit.Record(ctx, by, AuditMatchDone, "match", m.ID, map[string]string{"minutes": fmt.Sprint(minutes)}); err != nil {
 			return err
 		}
-		return a.notify(ctx, Notification{MemberID: r.MemberID, Kind: NotifyConfirm, Link: matchLink(m.ID),
+		return a.notify(ctx, Notification{MemberID: r.MemberID, Data: a.about(ctx, r), Kind: NotifyConfirm, Link: matchLink(m.ID),
 			Message: fmt.Sprintf("Your helper says the support on %s happened and took %s. Please confirm, or correct the time, within 7 days.", a.when(r), Duration(minutes))})
 	})
 }
@@ -805,7 +815,7 @@ func (a *Agreements) complete(ctx context.Context, m *Match, r Request, minutes 
 		return err
 	}
 	msg := fmt.Sprintf("Thank you: %s of %s on %s is recorded on your statement.", Duration(minutes), a.categoryName(ctx, r.CategoryID), s.Format("2 January"))
-	return a.notify(ctx, Notification{MemberID: m.HelperID, Kind: NotifyCompleted, Message: msg, Link: "/statement"})
+	return a.notify(ctx, Notification{MemberID: m.HelperID, Data: a.about(ctx, r), Kind: NotifyCompleted, Message: msg, Link: "/statement"})
 }
 
 // GiveFeedback records private feedback (1 to 5 and a comment) from one person about the

@@ -132,6 +132,10 @@ func TestMatchFromProposalToContribution(t *testing.T) {
 			_, err = w.ag.View(ctx, who, m.ID)
 			wantIs(t, err, domain.ErrNotFound)
 		}
+		// Bob wants no emails about proposals; Ann does (the default).
+		if err := st.SetEmailChoices(ctx, w.bob.ID, map[string]bool{domain.EmailMatchProposed: false}, w.ag.Now()); err != nil {
+			t.Fatal(err)
+		}
 		approved, err := w.ag.Approve(ctx, w.coord, m.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -145,6 +149,14 @@ func TestMatchFromProposalToContribution(t *testing.T) {
 			if ns := w.unread(t, who); len(ns) != 1 || ns[0].Kind != domain.NotifyProposal || !strings.Contains(ns[0].Message, "accept or decline") {
 				t.Errorf("%s was told %+v", who.Name, ns)
 			}
+		}
+
+		mail, err := st.ListOutbox(ctx, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(mail) != 1 || mail[0].Recipient != w.ann.Email || mail[0].Kind != domain.EmailMatchProposed || !strings.Contains(string(mail[0].Payload), "transport and lifts") {
+			t.Errorf("emails queued on approval: %+v", mail)
 		}
 
 		// Until both accept, neither sees the other's contact details, nor the helper the notes.

@@ -36,8 +36,8 @@ func (a *Agreements) RunTimed(ctx context.Context) (TimedCounts, error) {
 			}
 			msg := fmt.Sprintf("The match for %s on %s lapsed because it was not accepted in time.", a.categoryName(ctx, r.CategoryID), a.when(r))
 			return a.notify(ctx,
-				Notification{MemberID: m.HelperID, Kind: NotifyLapsed, Message: msg, Link: matchLink(m.ID)},
-				Notification{MemberID: r.MemberID, Kind: NotifyLapsed, Message: msg + " Your request goes back to the matcher.", Link: matchLink(m.ID)})
+				Notification{MemberID: m.HelperID, Data: a.about(ctx, r), Kind: NotifyLapsed, Message: msg, Link: matchLink(m.ID)},
+				Notification{MemberID: r.MemberID, Data: a.about(ctx, r), Kind: NotifyLapsed, Message: msg + " Your request goes back to the matcher.", Link: matchLink(m.ID)})
 		})
 		if err := skipConflict(err); err != nil {
 			return c, err
@@ -79,8 +79,8 @@ func (a *Agreements) RunTimed(ctx context.Context) (TimedCounts, error) {
 			m.RemindedAt = now
 			msg := fmt.Sprintf("A reminder: %s on %s.", a.categoryName(ctx, r.CategoryID), a.when(r))
 			return a.notify(ctx,
-				Notification{MemberID: m.HelperID, Kind: NotifyReminder, Message: msg, Link: matchLink(m.ID)},
-				Notification{MemberID: r.MemberID, Kind: NotifyReminder, Message: msg, Link: matchLink(m.ID)})
+				Notification{MemberID: m.HelperID, Data: a.about(ctx, r), Kind: NotifyReminder, Message: msg, Link: matchLink(m.ID)},
+				Notification{MemberID: r.MemberID, Data: a.about(ctx, r), Kind: NotifyReminder, Message: msg, Link: matchLink(m.ID)})
 		})
 		if err := skipConflict(err); err != nil {
 			return c, err

@@ -457,13 +457,20 @@ func (s *Store) AddNotifications(ctx context.Context, ns []domain.Notification) 
 	for i, n := range ns {
 		rows[i] = notificationRow{MemberID: n.MemberID, Kind: n.Kind, Message: n.Message, Link: n.Link, CreatedAt: n.CreatedAt.UTC()}
 	}
-	if err := s.conn(ctx).Create(&rows).Error; err != nil {
+	db := s.conn(ctx)
+	if err := db.Create(&rows).Error; err != nil {
 		return fmt.Errorf("store: unable to add notifications: %w", translate(err))
 	}
-	for i := range ns {
+	var emails []domain.Email
+	for i, n := range ns {
 		ns[i].ID = rows[i].ID
+		if domain.KnownEmailKind(n.Kind) {
+			emails = append(emails, domain.Email{MemberID: n.MemberID, Kind: n.Kind, Data: n.Data, Link: n.Link})
+		}
 	}
-	return nil
+	// The emails are written with the notifications, so that one is never sent for a change
+	// that did not happen; members who do not want that kind get none.
+	return enqueueEmails(db, ns[0].CreatedAt, emails)
 }
 
 // Notifications lists a member's latest notifications, newest first.
