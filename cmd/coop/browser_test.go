@@ -121,8 +121,17 @@ func (b *browser) expectText(sel string, want ...string) {
 // startCoop serves the whole platform in-process, as serve does, on a fresh database.
 func startCoop(t *testing.T, d store.Dialect) (string, *store.Store) {
 	t.Helper()
+	base, st, _ := startCoopWithExec(t, d)
+	return base, st
+}
+
+// startCoopWithExec is startCoop that also gives a way to run SQL on the database, for what
+// only time would do (moving a request's window into the past).
+func startCoopWithExec(t *testing.T, d store.Dialect) (string, *store.Store, storetest.Exec) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	loc := storetest.NewDatabase(t, d)
+	exec := storetest.ExecAt(t, loc)
 	st, err := store.Open(ctx, loc, testenv.Logger())
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +161,7 @@ func startCoop(t *testing.T, d store.Dialect) (string, *store.Store) {
 		}
 		st.Close()
 	})
-	return base, st
+	return base, st, exec
 }
 
 // TestBrowserJourney: a visitor applies to join, the coordinator approves the application, and

@@ -58,6 +58,9 @@ func ForEachDialectWithExec(t *testing.T, fn func(t *testing.T, s *store.Store, 
 	}
 }
 
+// ExecAt gives a way to run SQL on the database at loc (see Exec).
+func ExecAt(t *testing.T, loc store.Location) Exec { return execOn(t, loc) }
+
 func execOn(t *testing.T, loc store.Location) Exec {
 	driver, dsn := "pgx", loc.DSN
 	if loc.Dialect == store.SQLite {
