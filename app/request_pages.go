@@ -198,6 +198,13 @@ func (s *Server) renderRequest(c *fiber.Ctx, status int, fp formPage) error {
 		}
 		data["Requester"] = m
 	}
+	if v.Full && s.svc.Agreements != nil {
+		ms, err := s.svc.Agreements.RequestMatches(ctx, by, v.Request)
+		if err != nil {
+			return err
+		}
+		data["Matches"] = ms
+	}
 	if me := currentMember(c); me.AreaID != 0 && !v.Full {
 		data["FromArea"] = me.AreaID
 	}

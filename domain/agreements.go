@@ -1032,6 +1032,14 @@ func (a *Agreements) MemberMatches(ctx context.Context, by Actor, memberID int64
 		if r.Request.MemberID == memberID && r.Status == MatchProposed && !by.Role.Coordinates() {
 			continue
 		}
+		// Whole names, like contact details, are shared once both have accepted.
+		if !by.Role.Coordinates() && r.Status != MatchAccepted && r.Status != MatchCompleted {
+			r.HelperName = Member{Name: r.HelperName}.FirstName()
+			r.RequesterName = Member{Name: r.RequesterName}.FirstName()
+		}
+		if r.HelperID == memberID && r.Status != MatchAccepted && r.Status != MatchCompleted && !by.Role.Coordinates() {
+			r.Request = r.Request.ForNeighbours()
+		}
 		out = append(out, r)
 	}
 	return out, nil
@@ -1068,4 +1076,27 @@ func Duration(minutes int) string {
 		return unit(h, "hour")
 	}
 	return unit(h, "hour") + " " + unit(m, "minute")
+}
+
+// RequestMatches lists a request's matches, newest first, for its member (without proposals
+// still waiting for a coordinator) or a coordinator.
+func (a *Agreements) RequestMatches(ctx context.Context, by Actor, r Request) ([]ProposalListing, error) {
+	if !owns(by, r.MemberID) {
+		return nil, ErrForbidden
+	}
+	rows, err := a.store.ListMatches(ctx, MatchesQuery{RequestID: r.ID, Limit: MaxPageSize})
+	if err != nil {
+		return nil, fmt.Errorf("matches of request %d: %w", r.ID, err)
+	}
+	out := rows[:0]
+	for _, m := range rows {
+		if m.Status == MatchProposed && !by.Role.Coordinates() {
+			continue
+		}
+		if !by.Role.Coordinates() && m.Status != MatchAccepted && m.Status != MatchCompleted {
+			m.HelperName = Member{Name: m.HelperName}.FirstName()
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }

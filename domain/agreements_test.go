@@ -170,6 +170,16 @@ func TestMatchFromProposalToContribution(t *testing.T) {
 		if !v.CanAnswer || v.CanMarkDone {
 			t.Errorf("helper may answer %v, mark done %v", v.CanAnswer, v.CanMarkDone)
 		}
+		mine, err := w.ag.MemberMatches(ctx, w.annA, w.ann.ID, 0, 10)
+		if err != nil || len(mine) != 1 || mine[0].HelperName != "Bob" {
+			t.Errorf("before agreement the requester's list names the helper %+v (%v)", mine, err)
+		}
+		theirs, err := w.ag.MemberMatches(ctx, w.bobA, w.bob.ID, 0, 10)
+		if err != nil || len(theirs) != 1 || theirs[0].RequesterName != "Ann" || theirs[0].Request.PrivateNotes != "" {
+			t.Errorf("before agreement the helper's list shows %+v (%v)", theirs, err)
+		}
+		_, err = w.ag.MemberMatches(ctx, w.carlA, w.ann.ID, 0, 10)
+		wantIs(t, err, domain.ErrForbidden)
 		_, err = w.ag.Accept(ctx, w.carlA, m.ID)
 		wantIs(t, err, domain.ErrNotFound)
 		if _, err := w.ag.Accept(ctx, w.bobA, m.ID); err != nil {
