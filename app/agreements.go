@@ -184,8 +184,41 @@ func (s *Server) renderHandMatch(c *fiber.Ctx, status int, fp formPage) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, status, "pages/hand-match", "Choose a helper", fp.into(fiber.Map{"Request": v, "Options": opts}))
+	// A county can have thousands of helpers for one kind of support: the page shows the best
+	// few, finds anyone by name, and counts the rest by why they cannot be chosen.
+	find := strings.TrimSpace(strings.Clone(c.Query("q")))
+	if find != "" {
+		folded := strings.ToLower(find)
+		kept := opts[:0:0]
+		for _, o := range opts {
+			if strings.Contains(strings.ToLower(o.HelperName), folded) {
+				kept = append(kept, o)
+			}
+		}
+		opts = kept
+	}
+	blocked := map[string]int{}
+	choosable := 0
+	for _, o := range opts {
+		if o.Blocked == "" {
+			choosable++
+		} else {
+			blocked[o.Blocked]++
+		}
+	}
+	shown := opts[:min(len(opts), handMatchShown)]
+	form := fp.Values
+	if form == nil {
+		form = map[string]string{}
+	}
+	form["q"] = find
+	fp.Values = form
+	return s.render(c, status, "pages/hand-match", "Choose a helper", fp.into(fiber.Map{"Request": v, "Options": shown,
+		"Total": len(opts), "Choosable": choosable, "Blocked": blocked, "Hidden": len(opts) - len(shown), "Find": find}))
 }
+
+// handMatchShown is how many ranked helpers the hand-matching page lists.
+const handMatchShown = 25
 
 func (s *Server) assignByHand(c *fiber.Ctx) error {
 	id, err := idParam(c)

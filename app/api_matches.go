@@ -260,8 +260,16 @@ func (s *Server) apiCandidates(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	limit := 50
+	if raw := c.Query("limit"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > domain.MaxPageSize {
+			return domain.Invalid("limit", "Give a limit between 1 and %d", domain.MaxPageSize)
+		}
+		limit = n
+	}
 	out := list[candidateJSON]{Items: []candidateJSON{}}
-	for _, o := range opts {
+	for _, o := range opts[:min(len(opts), limit)] {
 		j := candidateJSON{OfferID: o.OfferID, HelperID: o.HelperID, HelperName: o.HelperName, Score: o.Score,
 			Reasons: append([]string{}, o.Reasons...), Warnings: append([]string{}, o.Warnings...)}
 		if o.Blocked != "" {
