@@ -86,16 +86,23 @@ func TestTheMatchLifeCycleThroughTheAPI(t *testing.T) {
 		}
 		expectStatus(t, mem.api("POST", "/api/v1/matches/"+id+"/approve", nil), http.StatusForbidden)
 		expectStatus(t, mem.api("GET", "/api/v1/matches/"+id, nil), http.StatusNotFound)
-		approved := decode[matchWire](t, coord.api("POST", "/api/v1/matches/"+id+"/approve", nil))
+		// The coordinator is the helper here, so another coordinator approves.
+		res := coord.api("POST", "/api/v1/matches/"+id+"/approve", nil)
+		expectStatus(t, res, http.StatusConflict)
+		if p := decode[problemBody](t, res); !strings.Contains(p.Detail, "another coordinator must approve it") {
+			t.Errorf("approving your own match says %q", p.Detail)
+		}
+		adm := h.as(domain.RoleAdmin)
+		approved := decode[matchWire](t, adm.api("POST", "/api/v1/matches/"+id+"/approve", nil))
 		if approved.Status != "approved" || approved.AnswerBy == nil {
 			t.Fatalf("approved: %+v", approved)
 		}
-		res := coord.api("POST", "/api/v1/matches/"+id+"/approve", nil)
+		res = adm.api("POST", "/api/v1/matches/"+id+"/approve", nil)
 		expectStatus(t, res, http.StatusConflict)
 		if p := decode[problemBody](t, res); !strings.Contains(p.Detail, "waiting for both people") {
 			t.Errorf("approving twice says %q", p.Detail)
 		}
-		res = coord.api("POST", "/api/v1/matches/"+id+"/reject", map[string]string{"reason": "second thoughts"})
+		res = adm.api("POST", "/api/v1/matches/"+id+"/reject", map[string]string{"reason": "second thoughts"})
 		expectStatus(t, res, http.StatusConflict) // already approved: nothing to reject
 
 		// Before both accept: no phone number, no private notes.
@@ -199,9 +206,18 @@ func TestModeratingASelection(t *testing.T) {
 		ctx := context.Background()
 		member, coordinator := h.people[domain.RoleMember], h.people[domain.RoleCoordinator]
 		asMember := domain.Actor{ID: member.ID, Name: member.Name, Role: member.Role}
-		admin := h.people[domain.RoleAdmin]
+		_ = coordinator
+		var helpers []domain.Member
+		for _, name := range []string{"Hana", "Ivo"} {
+			m, err := h.svc.Membership.AddMember(ctx, domain.SystemActor("test"), domain.NewMemberInput{Name: name + " Helper",
+				Email: strings.ToLower(name) + "@example.org", Phone: "01632 960 321", AreaID: h.area.ID, Role: domain.RoleMember, Password: password, ConsentRecorded: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			helpers = append(helpers, m)
+		}
 		km, n := 5.0, 5
-		for _, who := range []domain.Member{coordinator, admin} {
+		for _, who := range helpers {
 			if _, err := h.svc.Exchange.PostOffer(ctx, domain.Actor{ID: who.ID, Name: who.Name, Role: who.Role}, domain.OfferInput{Category: "transport",
 				Description: "Lifts", Slots: []domain.SlotInput{{Day: "sat", From: "08:00", To: "20:00"}}, RadiusKm: &km, MaxPerWeek: &n}); err != nil {
 				t.Fatal(err)

@@ -178,7 +178,7 @@ type AgreementStore interface {
 	// not yet reminded of.
 	Lapsing(ctx context.Context, now time.Time) ([]Match, error)
 	Unconfirmed(ctx context.Context, before time.Time) ([]Match, error)
-	Upcoming(ctx context.Context, until time.Time) ([]ProposalListing, error)
+	Upcoming(ctx context.Context, from, until time.Time) ([]ProposalListing, error)
 	AddFeedback(ctx context.Context, f *Feedback) error
 	MatchFeedback(ctx context.Context, matchID int64) ([]Feedback, error)
 	AddContribution(ctx context.Context, c *Contribution) error
@@ -278,6 +278,29 @@ func stale(m Match, wanted string) error {
 // meanwhile; when someone did, the answer says what it is now.
 func (a *Agreements) change(ctx context.Context, id int64, wanted string, fn func(ctx context.Context, m *Match, r Request) error) (Match, error) {
 	var out Match
+	var err error
+	// Someone else changing the match without moving it on (the other person accepting at the
+	// same moment, a reminder going out) is no reason to refuse: the step is tried again on
+	// the match as it now is.
+	for attempt := 0; attempt < 3; attempt++ {
+		if out, err = a.changeOnce(ctx, id, wanted, fn); !errors.Is(err, errMoved) {
+			break
+		}
+	}
+	if errors.Is(err, errMoved) {
+		err = &ConflictError{Message: "This match is being changed by someone else just now; try again. Nothing was changed."}
+	}
+	if err != nil {
+		return Match{}, fmt.Errorf("%s match %d: %w", wanted, id, err)
+	}
+	return out, nil
+}
+
+// errMoved: the match was changed meanwhile but is still in the status the step expects.
+var errMoved = errors.New("changed meanwhile, same status")
+
+func (a *Agreements) changeOnce(ctx context.Context, id int64, wanted string, fn func(ctx context.Context, m *Match, r Request) error) (Match, error) {
+	var out Match
 	err := a.tx.Transact(ctx, func(ctx context.Context) error {
 		m, err := a.store.Match(ctx, id)
 		if err != nil {
@@ -291,10 +314,17 @@ func (a *Agreements) change(ctx context.Context, id int64, wanted string, fn fun
 		if err := fn(ctx, &m, r); err != nil {
 			return err
 		}
+		// The version must move even when two changes fall in one tick of the clock.
 		m.UpdatedAt = a.clock.now()
+		if !m.UpdatedAt.After(readAt) {
+			m.UpdatedAt = readAt.Add(time.Microsecond)
+		}
 		if err := a.store.UpdateMatch(ctx, m, from, readAt); err != nil {
 			if errors.Is(err, ErrConflict) {
 				if now, rerr := a.store.Match(ctx, id); rerr == nil {
+					if now.Status == from {
+						return errMoved
+					}
 					return stale(now, wanted)
 				}
 			}
@@ -303,10 +333,7 @@ func (a *Agreements) change(ctx context.Context, id int64, wanted string, fn fun
 		out = m
 		return nil
 	})
-	if err != nil {
-		return Match{}, fmt.Errorf("%s match %d: %w", wanted, id, err)
-	}
-	return out, nil
+	return out, err
 }
 
 // party says whether the actor is the match's helper, its requester, or neither.
@@ -381,6 +408,9 @@ func (a *Agreements) Approve(ctx context.Context, by Actor, id int64) (Match, er
 	return a.change(ctx, id, "approved", func(ctx context.Context, m *Match, r Request) error {
 		if m.Status != MatchProposed {
 			return stale(*m, "approved")
+		}
+		if party(by, *m, r) != "" {
+			return &ConflictError{Message: "You are one of the two people in this match, so another coordinator must approve it."}
 		}
 		if err := a.approve(ctx, m, r, by.ID, a.clock.now()); err != nil {
 			return err
@@ -518,6 +548,14 @@ func (a *Agreements) Assign(ctx context.Context, by Actor, requestID, offerID in
 		if r.Status != RequestOpen || !r.Start.After(now) {
 			return &ConflictError{Message: "This request is no longer open, or its time has passed, so it cannot be matched. Nothing was changed."}
 		}
+		if by.ID == r.MemberID {
+			return &ConflictError{Message: "This is your own request, so another coordinator must match it."}
+		}
+		if requester, err := a.members.Member(ctx, r.MemberID); err != nil {
+			return err
+		} else if requester.Status != StatusActive {
+			return &ConflictError{Message: "The person who asked is not an active member just now, so their request cannot be matched."}
+		}
 		live, err := a.liveMatch(ctx, requestID)
 		switch {
 		case err == nil && live.Status != MatchProposed:
@@ -540,6 +578,9 @@ func (a *Agreements) Assign(ctx context.Context, by Actor, requestID, offerID in
 		}
 		if chosen.Blocked != "" {
 			return Invalid("offer_id", "%s cannot be chosen: %s", chosen.HelperName, chosen.Blocked)
+		}
+		if chosen.HelperID == by.ID {
+			return Invalid("offer_id", "You cannot choose yourself; another coordinator must")
 		}
 		if live.ID != 0 {
 			if live.HelperID == chosen.HelperID && live.OfferID == offerID {
@@ -595,6 +636,9 @@ func (a *Agreements) Accept(ctx context.Context, by Actor, id int64) (Match, err
 			return stale(*m, "accepted")
 		}
 		now := a.clock.now()
+		if !now.Before(m.AnswerBy) || !r.Start.After(now) {
+			return &ConflictError{Message: "The time to answer this match has passed, so it has lapsed and can no longer be accepted. The co-op looks for a helper again."}
+		}
 		if who == "helper" {
 			if !m.HelperAnsweredAt.IsZero() {
 				return &ConflictError{Message: "You have already accepted this match. Nothing was changed."}
@@ -687,15 +731,25 @@ func (a *Agreements) Cancel(ctx context.Context, by Actor, id int64, reason stri
 			return hide(m.ID)
 		}
 		now := a.clock.now()
-		if !r.Start.After(now) {
+		started := !r.Start.After(now)
+		if started && who != "coordinator" {
 			return &ConflictError{Message: "The support has already started, so it can no longer be cancelled here. If it did not happen, tell a coordinator."}
+		}
+		if started && m.Status != MatchAccepted {
+			return stale(*m, "cancelled")
 		}
 		from := m.Status
 		m.Status, m.EndedBy, m.EndedAt, m.EndReason = MatchCancelled, by.ID, now, "Cancelled by the "+who+": "+reason
 		if err := a.audit.Record(ctx, by, AuditMatchCancelled, "match", m.ID, map[string]string{"as": who, "reason": reason}); err != nil {
 			return err
 		}
-		if from == MatchAccepted {
+		switch {
+		case from == MatchAccepted && started:
+			// A coordinator records that agreed support did not happen: nothing to find again.
+			if err := a.store.MoveRequest(ctx, r.ID, RequestCancelled, RequestMatched, now); err != nil && !errors.Is(err, ErrConflict) {
+				return err
+			}
+		case from == MatchAccepted:
 			if err := a.store.MoveRequest(ctx, r.ID, RequestOpen, RequestMatched, now); err != nil && !errors.Is(err, ErrConflict) {
 				return err
 			}
@@ -880,9 +934,13 @@ func (a *Agreements) View(ctx context.Context, by Actor, id int64) (MatchView, e
 		}
 		who = "coordinator"
 	}
-	// The two people learn of a proposal only when it is approved.
-	if who != "coordinator" && l.Status == MatchProposed {
-		return MatchView{}, hide(id)
+	// The two people learn of a proposal only if it was approved, and never why a coordinator
+	// turned one down.
+	if who != "coordinator" {
+		if l.ApprovedAt.IsZero() {
+			return MatchView{}, hide(id)
+		}
+		l.EndReason = publicEnd(l.Match)
 	}
 	v := MatchView{ProposalListing: l, Viewer: who}
 	if v.Category, err = a.catalogue.Category(ctx, l.Request.CategoryID); err != nil {
@@ -1020,17 +1078,17 @@ func (a *Agreements) MemberMatches(ctx context.Context, by Actor, memberID int64
 	if limit <= 0 {
 		limit = DefaultPageSize
 	}
-	rows, err := a.store.ListMatches(ctx, MatchesQuery{MemberID: memberID, BeforeID: beforeID, Limit: min(limit, MaxPageSize)})
+	rows, err := a.store.ListMatches(ctx, MatchesQuery{MemberID: memberID, BeforeID: beforeID, Limit: min(limit, MaxPageSize+1)})
 	if err != nil {
 		return nil, fmt.Errorf("matches of member %d: %w", memberID, err)
 	}
 	out := rows[:0]
 	for _, r := range rows {
-		if r.Status == MatchProposed && r.HelperID == memberID && !by.Role.Coordinates() {
-			continue
-		}
-		if r.Request.MemberID == memberID && r.Status == MatchProposed && !by.Role.Coordinates() {
-			continue
+		if !by.Role.Coordinates() {
+			if r.ApprovedAt.IsZero() {
+				continue
+			}
+			r.EndReason = publicEnd(r.Match)
 		}
 		// Whole names, like contact details, are shared once both have accepted.
 		if !by.Role.Coordinates() && r.Status != MatchAccepted && r.Status != MatchCompleted {
@@ -1053,7 +1111,7 @@ func (a *Agreements) AllMatches(ctx context.Context, by Actor, statuses []MatchS
 	if limit <= 0 {
 		limit = DefaultPageSize
 	}
-	rows, err := a.store.ListMatches(ctx, MatchesQuery{Statuses: statuses, BeforeID: beforeID, Limit: min(limit, MaxPageSize)})
+	rows, err := a.store.ListMatches(ctx, MatchesQuery{Statuses: statuses, BeforeID: beforeID, Limit: min(limit, MaxPageSize+1)})
 	if err != nil {
 		return nil, fmt.Errorf("list matches: %w", err)
 	}
@@ -1090,8 +1148,11 @@ func (a *Agreements) RequestMatches(ctx context.Context, by Actor, r Request) ([
 	}
 	out := rows[:0]
 	for _, m := range rows {
-		if m.Status == MatchProposed && !by.Role.Coordinates() {
-			continue
+		if !by.Role.Coordinates() {
+			if m.ApprovedAt.IsZero() {
+				continue
+			}
+			m.EndReason = publicEnd(m.Match)
 		}
 		if !by.Role.Coordinates() && m.Status != MatchAccepted && m.Status != MatchCompleted {
 			m.HelperName = Member{Name: m.HelperName}.FirstName()
@@ -1099,4 +1160,15 @@ func (a *Agreements) RequestMatches(ctx context.Context, by Actor, r Request) ([
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// publicEnd is why a match ended as the two people may read it: a decline's reason is for
+// coordinators only.
+func publicEnd(m Match) string {
+	if m.Status == MatchDeclined {
+		if who, _, ok := strings.Cut(m.EndReason, ":"); ok {
+			return who + "."
+		}
+	}
+	return m.EndReason
 }

@@ -643,3 +643,127 @@ func TestDirectCategoriesSkipTheQueue(t *testing.T) {
 		}
 	})
 }
+
+func TestWhatThePeopleInAMatchAreNotShown(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		w := newAgreeWorld(t, st)
+		// A proposal a coordinator turned down, with a private reason, stays theirs alone.
+		m := w.propose(t, w.request, w.bobOffer)
+		if _, err := w.ag.Reject(ctx, w.coord, m.ID, "A concern was logged about Bob"); err != nil {
+			t.Fatal(err)
+		}
+		for _, who := range []domain.Actor{w.bobA, w.annA} {
+			_, err := w.ag.View(ctx, who, m.ID)
+			wantIs(t, err, domain.ErrNotFound)
+			list, err := w.ag.MemberMatches(ctx, who, who.ID, 0, 10)
+			if err != nil || len(list) != 0 {
+				t.Errorf("%s's list shows a proposal that was never approved: %+v", who.Name, list)
+			}
+		}
+		if list, err := w.ag.RequestMatches(ctx, w.annA, w.request); err != nil || len(list) != 0 {
+			t.Errorf("the request page lists a rejected proposal: %+v (%v)", list, err)
+		}
+
+		// A decline's reason is for coordinators only.
+		m2 := w.propose(t, w.request, w.deeOffer)
+		if _, err := w.ag.Approve(ctx, w.coord, m2.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.ag.Decline(ctx, w.annA, m2.ID, "She was rude to my mother last time"); err != nil {
+			t.Fatal(err)
+		}
+		v, err := w.ag.View(ctx, w.deeA, m2.ID)
+		if err != nil || strings.Contains(v.EndReason, "rude") || v.EndReason != "Declined by the requester." {
+			t.Errorf("the helper reads why it was declined: %q (%v)", v.EndReason, err)
+		}
+		if v, err := w.ag.View(ctx, w.coord, m2.ID); err != nil || !strings.Contains(v.EndReason, "rude") {
+			t.Errorf("the coordinator reads %q (%v)", v.EndReason, err)
+		}
+
+		// A coordinator cannot approve a match they are in, nor choose themselves.
+		kitOffer, err := w.x.PostOffer(ctx, w.coord2, lifts(domain.SlotInput{Day: "thu", From: "13:00", To: "18:00"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m3 := w.propose(t, w.request, kitOffer)
+		_, err = w.ag.Approve(ctx, w.coord2, m3.ID)
+		wantConflict(t, err, "another coordinator must approve it")
+		_, err = w.ag.Assign(ctx, w.coord2, w.request.ID, kitOffer.ID)
+		if f := fieldsOf(err); len(f) != 1 || f[0] != "offer_id" {
+			t.Errorf("choosing yourself: %v", err)
+		}
+
+		// Accepting after the answer time is refused even before the lapse step runs.
+		if _, err := w.ag.Approve(ctx, w.coord, m3.ID); err != nil {
+			t.Fatal(err)
+		}
+		w.advance(49 * time.Hour)
+		_, err = w.ag.Accept(ctx, w.annA, m3.ID)
+		wantConflict(t, err, "has lapsed")
+	})
+}
+
+func TestSuspensionAndCancellationEndAgreedMatches(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		w := newAgreeWorld(t, st)
+		agree := func(r domain.Request, o domain.Offer, helper domain.Actor) domain.Match {
+			t.Helper()
+			m := w.propose(t, r, o)
+			for _, step := range []func() error{
+				func() error { _, err := w.ag.Approve(ctx, w.coord, m.ID); return err },
+				func() error { _, err := w.ag.Accept(ctx, helper, m.ID); return err },
+				func() error { _, err := w.ag.Accept(ctx, w.annA, m.ID); return err },
+			} {
+				if err := step(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return m
+		}
+		m := agree(w.request, w.bobOffer, w.bobA)
+		w.unread(t, w.annA)
+		// Bob is suspended: the agreed lift is withdrawn, Ann is told, and her request is open again.
+		if _, err := w.membership.Suspend(ctx, w.coord, w.bob.ID, "A safeguarding concern is being looked into"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Match(ctx, m.ID)
+		if err != nil || got.Status != domain.MatchCancelled || got.EndReason != domain.WithdrawnMemberSuspended {
+			t.Fatalf("the agreed match of a suspended helper: %+v (%v)", got, err)
+		}
+		if w.requestStatus(t) != domain.RequestOpen {
+			t.Errorf("the request is %s", w.requestStatus(t))
+		}
+		if ns := w.unread(t, w.annA); len(ns) != 1 || ns[0].Kind != domain.NotifyCancelled {
+			t.Errorf("the requester was told %+v", ns)
+		}
+
+		// Dee agrees, then cancels because she is ill: she is not proposed for it again.
+		m2 := agree(w.request, w.deeOffer, w.deeA)
+		if _, err := w.ag.Cancel(ctx, w.deeA, m2.ID, "I am ill", false); err != nil {
+			t.Fatal(err)
+		}
+		in, err := st.MatchInput(ctx, w.ag.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !in.Excluded[matching.Pair{RequestID: w.request.ID, HelperID: w.dee.ID}] {
+			t.Errorf("a helper who cancelled is proposed for the same request again")
+		}
+
+		// After the start only a coordinator can close agreed support that did not happen.
+		r2 := w.newRequest(t, at(12, 14, 0))
+		m3 := agree(r2, w.deeOffer, w.deeA)
+		w.now = at(12, 15, 0).UTC()
+		_, err = w.ag.Cancel(ctx, w.deeA, m3.ID, "could not come", false)
+		wantConflict(t, err, "already started")
+		if _, err := w.ag.Cancel(ctx, w.coord, m3.ID, "Dee's car broke down on the way", false); err != nil {
+			t.Fatal(err)
+		}
+		r, err := st.Request(ctx, r2.ID)
+		if err != nil || r.Status != domain.RequestCancelled {
+			t.Errorf("support that did not happen leaves its request %s (%v)", r.Status, err)
+		}
+	})
+}

@@ -67,7 +67,7 @@ func (a *Agreements) RunTimed(ctx context.Context) (TimedCounts, error) {
 			c.Confirmed++
 		}
 	}
-	upcoming, err := a.store.Upcoming(ctx, now.Add(24*time.Hour))
+	upcoming, err := a.store.Upcoming(ctx, now, now.Add(24*time.Hour))
 	if err != nil {
 		return c, fmt.Errorf("find matches to remind of: %w", err)
 	}
@@ -92,9 +92,10 @@ func (a *Agreements) RunTimed(ctx context.Context) (TimedCounts, error) {
 	return c, nil
 }
 
-// skipConflict passes on every error but a conflict, which means someone acted first.
+// skipConflict passes on every error but a conflict or a duplicate, which mean someone acted
+// first (a requester confirming as the seven days run out, say).
 func skipConflict(err error) error {
-	if errors.Is(err, ErrConflict) {
+	if errors.Is(err, ErrConflict) || errors.Is(err, ErrDuplicate) {
 		return nil
 	}
 	return err

@@ -320,7 +320,7 @@ func (c *Catalogue) UpdateArea(ctx context.Context, by Actor, id int64, p AreaPa
 		}
 		// Distances to and from the area have changed, so proposals made with them may not hold.
 		if moved {
-			if _, err := c.proposals.WithdrawProposals(ctx, ProposalScope{AreaID: id}, WithdrawnAreaMoved, a.UpdatedAt); err != nil {
+			if err := withdraw(ctx, c.proposals, ProposalScope{AreaID: id}, WithdrawnAreaMoved, a.UpdatedAt); err != nil {
 				return err
 			}
 		}
@@ -446,7 +446,7 @@ func (c *Catalogue) UpdateCategory(ctx context.Context, by Actor, id int64, p Ca
 		}
 		// Helpers proposed without a check may no longer be chosen.
 		if checkNow {
-			if _, err := c.proposals.WithdrawProposals(ctx, ProposalScope{CategoryID: id}, WithdrawnCheckRequired, cat.UpdatedAt); err != nil {
+			if err := withdraw(ctx, c.proposals, ProposalScope{CategoryID: id}, WithdrawnCheckRequired, cat.UpdatedAt); err != nil {
 				return err
 			}
 		}

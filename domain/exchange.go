@@ -403,7 +403,7 @@ func (x *Exchange) UpdateOffer(ctx context.Context, by Actor, id int64, p OfferP
 		// A proposal made from when and how far the helper said they could go may no longer
 		// hold; the next pass looks again.
 		if before.CategoryID != o.CategoryID || before.RadiusKm != o.RadiusKm || before.MaxPerWeek != o.MaxPerWeek || !slices.Equal(before.Slots, o.Slots) {
-			if _, err := x.proposals.WithdrawProposals(ctx, ProposalScope{OfferID: id}, WithdrawnOfferChanged, o.UpdatedAt); err != nil {
+			if err := withdraw(ctx, x.proposals, ProposalScope{OfferID: id}, WithdrawnOfferChanged, o.UpdatedAt); err != nil {
 				return err
 			}
 		}
@@ -479,7 +479,7 @@ func (x *Exchange) SetOfferStatus(ctx context.Context, by Actor, id int64, to Of
 			return err
 		}
 		if to != OfferActive {
-			if _, err := x.proposals.WithdrawProposals(ctx, ProposalScope{OfferID: id}, WithdrawnOfferStopped, o.UpdatedAt); err != nil {
+			if err := withdraw(ctx, x.proposals, ProposalScope{OfferID: id}, WithdrawnOfferStopped, o.UpdatedAt); err != nil {
 				return err
 			}
 		}

@@ -237,7 +237,7 @@ func (x *Exchange) UpdateRequest(ctx context.Context, by Actor, id int64, p Requ
 			return err
 		}
 		if changesTheNeed(before, r) {
-			if _, err := x.proposals.WithdrawProposals(ctx, ProposalScope{RequestIDs: []int64{id}}, WithdrawnRequestChanged, now); err != nil {
+			if err := withdraw(ctx, x.proposals, ProposalScope{RequestIDs: []int64{id}}, WithdrawnRequestChanged, now); err != nil {
 				return err
 			}
 		}
@@ -339,7 +339,7 @@ func (x *Exchange) CancelRequest(ctx context.Context, by Actor, id int64, reason
 			if err := x.store.CancelRequest(ctx, t.ID, reason, now); err != nil {
 				return err
 			}
-			if _, err := x.proposals.WithdrawProposals(ctx, ProposalScope{RequestIDs: []int64{t.ID}}, WithdrawnRequestCancelled, now); err != nil {
+			if err := withdraw(ctx, x.proposals, ProposalScope{RequestIDs: []int64{t.ID}}, WithdrawnRequestCancelled, now); err != nil {
 				return err
 			}
 			if err := x.audit.Record(ctx, by, AuditRequestCancel, "request", t.ID, behalf(by, t.MemberID, map[string]string{"reason": reason})); err != nil {

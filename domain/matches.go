@@ -3,6 +3,7 @@ package domain
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -154,6 +155,8 @@ type ProposalScope struct {
 	MemberID   int64
 	AreaID     int64 // requests in the area, and helpers who live there
 	CategoryID int64 // requests in the category
+	// IncludeAgreed also withdraws accepted matches still ahead (a member suspended).
+	IncludeAgreed bool
 }
 
 // MatchStore keeps matches and what the matcher's passes found.
@@ -173,8 +176,40 @@ type MatchStore interface {
 // ProposalStore withdraws proposals that no longer hold, when what they were made for changes.
 type ProposalStore interface {
 	// WithdrawProposals cancels the proposed and approved (not yet accepted) matches in scope,
-	// with the reason, and says how many.
-	WithdrawProposals(ctx context.Context, scope ProposalScope, reason string, at time.Time) (int64, error)
+	// and with IncludeAgreed the accepted ones still ahead too (their requests open again),
+	// with the reason, and lists them.
+	WithdrawProposals(ctx context.Context, scope ProposalScope, reason string, at time.Time) ([]WithdrawnMatch, error)
+	AddNotifications(ctx context.Context, ns []Notification) error
+}
+
+// WithdrawnMatch is a match withdrawn because what it rested on changed.
+type WithdrawnMatch struct {
+	ID, RequestID, HelperID, RequesterID int64
+	Was                                  MatchStatus // its status before
+}
+
+// withdraw withdraws the matches in scope and tells both people of each that they had been
+// asked about (approved) or had agreed (accepted), in the caller's transaction.
+func withdraw(ctx context.Context, ps ProposalStore, scope ProposalScope, reason string, at time.Time) error {
+	gone, err := ps.WithdrawProposals(ctx, scope, reason, at)
+	if err != nil {
+		return err
+	}
+	var ns []Notification
+	for _, m := range gone {
+		if m.Was == MatchProposed {
+			continue // nobody but coordinators knew of it
+		}
+		msg := "A match you were part of has been withdrawn: " + strings.TrimSuffix(reason, ".") + "."
+		if m.Was == MatchAccepted {
+			msg += " The request goes back to the matcher to find someone else."
+		}
+		for _, who := range []int64{m.HelperID, m.RequesterID} {
+			ns = append(ns, Notification{MemberID: who, Kind: NotifyCancelled, Message: msg, Link: matchLink(m.ID), CreatedAt: at,
+				Data: map[string]string{EmailDataReason: reason}})
+		}
+	}
+	return ps.AddNotifications(ctx, ns)
 }
 
 // Why proposals are withdrawn, as the matches record it.

@@ -492,7 +492,7 @@ func (s *Membership) setStatus(ctx context.Context, by Actor, id int64, from, to
 			return err
 		}
 		if to == StatusSuspended {
-			if _, err := s.proposals.WithdrawProposals(ctx, ProposalScope{MemberID: id}, WithdrawnMemberSuspended, m.UpdatedAt); err != nil {
+			if err := withdraw(ctx, s.proposals, ProposalScope{MemberID: id, IncludeAgreed: true}, WithdrawnMemberSuspended, m.UpdatedAt); err != nil {
 				return err
 			}
 		}

@@ -126,7 +126,6 @@ func (m *Matcher) Pass(ctx context.Context, opt PassOptions) (PassReport, error)
 }
 
 func (m *Matcher) run(ctx context.Context, opt PassOptions) (PassReport, error) {
-	began := time.Now() // durations are measured on the monotonic clock, times come from m.now
 	var timed domain.TimedCounts
 	if m.lifecycle != nil && !opt.DryRun {
 		var err error
@@ -134,6 +133,9 @@ func (m *Matcher) run(ctx context.Context, opt PassOptions) (PassReport, error) 
 			return PassReport{}, fmt.Errorf("timed steps: %w", err)
 		}
 	}
+	// The pass's own times start here, after the timed steps, so that its recorded finish
+	// (its start plus its duration) is when it really finished.
+	began := time.Now() // durations are measured on the monotonic clock, times come from m.now
 	now := m.now().UTC()
 	in, err := m.store.MatchInput(ctx, now)
 	if err != nil {

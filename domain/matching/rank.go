@@ -53,7 +53,7 @@ func Rank(in Input, requestID int64) []domain.HelperOption {
 		case h.Awaiting:
 			opt.Blocked = "is answering another proposal; they can be chosen once they answer"
 		case in.Excluded[Pair{r.ID, h.ID}]:
-			opt.Blocked = "declined this request or was turned down for it before"
+			opt.Blocked = "declined or cancelled this request, or was turned down for it, before"
 		}
 		slot := -1
 		if whole {

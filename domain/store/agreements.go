@@ -200,7 +200,7 @@ func (s *Store) MoveRequest(ctx context.Context, id int64, to, from domain.Reque
 const helperRecordSQL = `SELECT helper_id,
 	SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END),
 	SUM(CASE WHEN status = 'declined' AND ended_by = helper_id THEN 1 ELSE 0 END),
-	SUM(CASE WHEN status = 'cancelled' AND end_reason = ? THEN 1 ELSE 0 END),
+	SUM(CASE WHEN status = 'cancelled' AND end_reason = ? AND helper_answered_at IS NULL THEN 1 ELSE 0 END),
 	SUM(CASE WHEN status = 'cancelled' AND ended_by = helper_id AND accepted_at IS NOT NULL THEN 1 ELSE 0 END)
 	FROM matches WHERE helper_id IN ? GROUP BY helper_id`
 
@@ -282,10 +282,10 @@ func (s *Store) Unconfirmed(ctx context.Context, before time.Time) ([]domain.Mat
 	return s.matchesWhere(ctx, "status = ? AND done_at IS NOT NULL AND done_at <= ?", string(domain.MatchAccepted), before.UTC())
 }
 
-// Upcoming lists agreed matches starting before until, not yet reminded of.
-func (s *Store) Upcoming(ctx context.Context, until time.Time) ([]domain.ProposalListing, error) {
+// Upcoming lists agreed matches starting after from and by until, not yet reminded of.
+func (s *Store) Upcoming(ctx context.Context, from, until time.Time) ([]domain.ProposalListing, error) {
 	out, err := scanListings(s.matchListings(ctx).
-		Where("x.status = ? AND x.reminded_at IS NULL AND r.start_at <= ?", string(domain.MatchAccepted), until.UTC()).
+		Where("x.status = ? AND x.reminded_at IS NULL AND r.start_at > ? AND r.start_at <= ?", string(domain.MatchAccepted), from.UTC(), until.UTC()).
 		Order("r.start_at, x.id").Limit(1000))
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to list upcoming matches: %w", err)

@@ -138,29 +138,65 @@ func (s *Store) RequestMatches(ctx context.Context, requestID int64) ([]domain.M
 // withdrawable are the statuses of a match not yet agreed by both people.
 var withdrawable = []string{string(domain.MatchProposed), string(domain.MatchApproved)}
 
-// WithdrawProposals cancels the proposed and approved matches in scope; see domain.ProposalStore.
-func (s *Store) WithdrawProposals(ctx context.Context, scope domain.ProposalScope, reason string, at time.Time) (int64, error) {
-	db := s.conn(ctx).Model(&matchRow{}).Where("status IN ?", withdrawable)
+// WithdrawProposals cancels the matches in scope, and lists them; see domain.ProposalStore.
+func (s *Store) WithdrawProposals(ctx context.Context, scope domain.ProposalScope, reason string, at time.Time) ([]domain.WithdrawnMatch, error) {
+	db := s.conn(ctx).Table("matches x").Joins("JOIN requests r ON r.id = x.request_id")
+	if scope.IncludeAgreed {
+		db = db.Where("(x.status IN ? OR (x.status = ? AND r.start_at > ?))", withdrawable, string(domain.MatchAccepted), at.UTC())
+	} else {
+		db = db.Where("x.status IN ?", withdrawable)
+	}
 	switch {
 	case len(scope.RequestIDs) > 0:
-		db = db.Where("request_id IN ?", scope.RequestIDs)
+		db = db.Where("x.request_id IN ?", scope.RequestIDs)
 	case scope.OfferID != 0:
-		db = db.Where("offer_id = ?", scope.OfferID)
+		db = db.Where("x.offer_id = ?", scope.OfferID)
 	case scope.MemberID != 0:
-		db = db.Where("helper_id = ? OR request_id IN (SELECT id FROM requests WHERE member_id = ?)", scope.MemberID, scope.MemberID)
+		db = db.Where("(x.helper_id = ? OR r.member_id = ?)", scope.MemberID, scope.MemberID)
 	case scope.AreaID != 0:
-		db = db.Where("request_id IN (SELECT id FROM requests WHERE area_id = ?) OR helper_id IN (SELECT id FROM members WHERE area_id = ?)",
-			scope.AreaID, scope.AreaID)
+		db = db.Where("(r.area_id = ? OR x.helper_id IN (SELECT id FROM members WHERE area_id = ?))", scope.AreaID, scope.AreaID)
 	case scope.CategoryID != 0:
-		db = db.Where("request_id IN (SELECT id FROM requests WHERE category_id = ?)", scope.CategoryID)
+		db = db.Where("r.category_id = ?", scope.CategoryID)
 	default:
-		return 0, nil
+		return nil, nil
 	}
-	res := db.Updates(map[string]any{"status": string(domain.MatchCancelled), "end_reason": reason, "updated_at": at.UTC()})
-	if res.Error != nil {
-		return 0, fmt.Errorf("store: unable to withdraw proposals: %w", translate(res.Error))
+	var rows []struct {
+		ID, RequestID, HelperID, RequesterID int64
+		Status                               string
 	}
-	return res.RowsAffected, nil
+	if err := db.Select("x.id, x.request_id, x.helper_id, r.member_id AS requester_id, x.status").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: unable to find proposals to withdraw: %w", translate(err))
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	out := make([]domain.WithdrawnMatch, len(rows))
+	ids := make([]int64, len(rows))
+	var reopen []int64
+	for i, r := range rows {
+		out[i] = domain.WithdrawnMatch{ID: r.ID, RequestID: r.RequestID, HelperID: r.HelperID, RequesterID: r.RequesterID, Was: domain.MatchStatus(r.Status)}
+		ids[i] = r.ID
+		if r.Status == string(domain.MatchAccepted) {
+			reopen = append(reopen, r.RequestID)
+		}
+	}
+	for start := 0; start < len(ids); start += valuesBatch {
+		chunk := ids[start:min(start+valuesBatch, len(ids))]
+		// The status is checked again, so that a match that moved on meanwhile keeps its place.
+		err := s.conn(ctx).Model(&matchRow{}).Where("id IN ? AND status IN ?", chunk, liveStatuses).
+			Updates(map[string]any{"status": string(domain.MatchCancelled), "end_reason": reason, "ended_at": at.UTC(), "updated_at": at.UTC()}).Error
+		if err != nil {
+			return nil, fmt.Errorf("store: unable to withdraw proposals: %w", translate(err))
+		}
+	}
+	if len(reopen) > 0 {
+		err := s.conn(ctx).Model(&requestRow{}).Where("id IN ? AND status = ?", reopen, string(domain.RequestMatched)).
+			Updates(map[string]any{"status": string(domain.RequestOpen), "updated_at": at.UTC()}).Error
+		if err != nil {
+			return nil, fmt.Errorf("store: unable to reopen requests: %w", translate(err))
+		}
+	}
+	return out, nil
 }
 
 type passRow struct {

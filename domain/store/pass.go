@@ -48,9 +48,11 @@ const (
 	WHERE x.status IN ('proposed', 'approved', 'accepted')
 	AND NOT (x.status IN ('proposed', 'approved') AND r.status = 'open' AND r.start_at <= ?)`
 
-	// Pairs never to propose again, of the requests a pass looks at.
+	// Pairs never to propose again, of the requests a pass looks at: turned down by a
+	// coordinator, declined, or cancelled by one of the two people.
 	passExcludedSQL = `SELECT x.request_id, x.helper_id FROM matches x JOIN requests r ON r.id = x.request_id
-	WHERE x.status IN ('rejected', 'declined') AND r.status = 'open' AND r.start_at > ?`
+	WHERE (x.status IN ('rejected', 'declined') OR (x.status = 'cancelled' AND x.ended_by IN (x.helper_id, r.member_id)))
+	AND r.status = 'open' AND r.start_at > ?`
 
 	// Completed matches between each requester and helper.
 	passHistorySQL = `SELECT r.member_id, x.helper_id, COUNT(*)

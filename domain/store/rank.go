@@ -31,7 +31,9 @@ const (
 
 	rankLiveSQL = passLiveSQL + ` AND x.id <> ? AND x.helper_id` + offeringSQL
 
-	rankExcludedSQL = `SELECT request_id, helper_id FROM matches WHERE status IN ('rejected', 'declined') AND request_id = ?`
+	rankExcludedSQL = `SELECT x.request_id, x.helper_id FROM matches x JOIN requests r ON r.id = x.request_id
+	WHERE (x.status IN ('rejected', 'declined') OR (x.status = 'cancelled' AND x.ended_by IN (x.helper_id, r.member_id)))
+	AND x.request_id = ?`
 
 	rankHistorySQL = `SELECT r.member_id, x.helper_id, COUNT(*)
 	FROM matches x JOIN requests r ON r.id = x.request_id
