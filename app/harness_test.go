@@ -72,6 +72,7 @@ func newHarnessAt(t *testing.T, st *store.Store, baseURL string) *harness {
 		// Checks and concerns.
 		Safeguarding: domain.NewSafeguarding(st, st, audit, clock, london),
 		Preferences:  domain.NewPreferences(st, audit, clock),
+		Freshness:    domain.NewFreshness(st, st, st, audit, clock, london, []byte(strings.Repeat("k", 32))),
 	}
 	base, _ := url.Parse(baseURL)
 	h := &harness{t: t, st: st, svc: svc, base: base, people: map[domain.Role]domain.Member{}, spec: loadSpec(t)}

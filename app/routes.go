@@ -42,6 +42,11 @@ func (s *Server) registerRoutes() {
 	s.post("/offers/:id/pause", posters, s.setOfferStatus(domain.OfferPaused, "The offer is paused. Nobody will be matched with it until you resume it."))
 	s.post("/offers/:id/resume", posters, s.setOfferStatus(domain.OfferActive, "The offer is active again."))
 	s.post("/offers/:id/withdraw", posters, s.setOfferStatus(domain.OfferWithdrawn, "The offer is withdrawn. Thank you for offering it."))
+	s.post("/offers/:id/confirm", posters, s.confirmOffer)
+	// The emailed "still available?" link works without signing in: its signed token is the
+	// permission, for that offer and that ask only (freshness.go).
+	s.get("/offers/:id/still-available", public, s.stillAvailablePage)
+	s.post("/offers/:id/still-available", public, s.confirmStillAvailable)
 	s.get("/requests/new", posters, s.newRequestPage)
 	s.post("/requests", posters, s.postRequest)
 	s.get("/requests/:id", posters, s.requestPage)

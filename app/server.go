@@ -38,6 +38,8 @@ type Services struct {
 	// Safeguarding: checks and concerns.
 	Safeguarding *domain.Safeguarding
 	Preferences  *domain.Preferences // which emails members get
+	// Freshness: whether offers still stand, and checks due for renewal.
+	Freshness *domain.Freshness
 }
 
 // Health reports on the database for /readyz.

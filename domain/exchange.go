@@ -15,10 +15,12 @@ import (
 type ExchangeStore interface {
 	CreateOffer(ctx context.Context, o *Offer) error
 	Offer(ctx context.Context, id int64) (Offer, error)
-	// UpdateOffer writes o's content, never its status, if it is not withdrawn and unchanged
-	// since it was read at readAt (its updated_at then); ErrConflict otherwise.
+	// UpdateOffer writes o's content and ConfirmedAt and StaleAskedAt, never its status, if it is
+	// not withdrawn and unchanged since it was read at readAt (its updated_at then); ErrConflict
+	// otherwise.
 	UpdateOffer(ctx context.Context, o Offer, readAt time.Time) error
 	// SetOfferStatus moves an offer to `to` while its status is one of from (ErrConflict otherwise).
+	// Moving it to active also records it as confirmed at `at`, with nothing asked.
 	SetOfferStatus(ctx context.Context, id int64, to OfferStatus, at time.Time, from ...OfferStatus) error
 	ListOffers(ctx context.Context, q OfferQuery) ([]OfferListing, error)
 	MemberOffers(ctx context.Context, memberID int64) ([]Offer, error)
@@ -292,7 +294,7 @@ func (x *Exchange) PostOffer(ctx context.Context, by Actor, in OfferInput) (Offe
 	}
 	now := x.clock.now()
 	o := Offer{MemberID: m.ID, CategoryID: cat.ID, Description: strings.TrimSpace(in.Description), Slots: slots,
-		RadiusKm: *in.RadiusKm, MaxPerWeek: *in.MaxPerWeek, Status: OfferActive, CreatedBy: by.ID, CreatedAt: now, UpdatedAt: now}
+		RadiusKm: *in.RadiusKm, MaxPerWeek: *in.MaxPerWeek, Status: OfferActive, CreatedBy: by.ID, CreatedAt: now, UpdatedAt: now, ConfirmedAt: now}
 	err = x.tx.Transact(ctx, func(ctx context.Context) error {
 		if err := x.store.CreateOffer(ctx, &o); err != nil {
 			return err
@@ -394,6 +396,8 @@ func (x *Exchange) UpdateOffer(ctx context.Context, by Actor, id int64, p OfferP
 		readAt, before := o.UpdatedAt, o
 		o.CategoryID, o.Description, o.Slots = newCat.ID, strings.TrimSpace(in.Description), slots
 		o.RadiusKm, o.MaxPerWeek, o.UpdatedAt = *in.RadiusKm, *in.MaxPerWeek, x.clock.now()
+		// Someone looking after the offer closely enough to change it says it stands.
+		o.ConfirmedAt, o.StaleAskedAt = o.UpdatedAt, time.Time{}
 		if err := x.store.UpdateOffer(ctx, o, readAt); err != nil {
 			if errors.Is(err, ErrConflict) {
 				return x.offerConflict(ctx, id)
@@ -472,6 +476,9 @@ func (x *Exchange) SetOfferStatus(ctx context.Context, by Actor, id int64, to Of
 			return &ConflictError{Message: "This offer is " + strings.ToLower(o.Status.Label()) + ", so it cannot be " + statusVerb(to) + "."}
 		}
 		o.Status, o.UpdatedAt = to, x.clock.now()
+		if to == OfferActive { // resuming says it stands (the store records it so)
+			o.ConfirmedAt, o.StaleAskedAt = o.UpdatedAt, time.Time{}
+		}
 		if err := x.store.SetOfferStatus(ctx, id, to, o.UpdatedAt, from...); err != nil {
 			if errors.Is(err, ErrConflict) {
 				return x.offerConflict(ctx, id)

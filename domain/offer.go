@@ -42,6 +42,12 @@ type Offer struct {
 	CreatedBy   int64 // who posted it: the member, or a coordinator on their behalf
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// ConfirmedAt is when the helper last said the offer stands: posting, changing, resuming and
+	// confirming it all count. An offer unconfirmed for StaleAfter is asked about.
+	ConfirmedAt time.Time
+	// StaleAskedAt is when the helper was asked whether the offer still stands; zero when nothing
+	// is asked. Unanswered for PauseAfterAsking, the offer is paused.
+	StaleAskedAt time.Time
 }
 
 // Radius and commitment limits of an offer.

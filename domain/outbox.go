@@ -11,7 +11,7 @@ import (
 // Email is a message to a member, sent through the outbox if they want that kind.
 type Email struct {
 	MemberID int64
-	Kind     string            // what it is about, and the preference key: "match.proposed", "match.accepted", "match.cancelled", "match.reminder", "match.confirm", "check.due", "offer.still_available"
+	Kind     string            // what it is about, and the preference key: "match.proposed", "match.accepted", "match.cancelled", "match.reminder", "match.confirm", "check.due", "offer.still_available", "offer.paused"
 	Data     map[string]string // the template's values
 	Link     string            // the path (starting with /) of the page to act on; the base URL is added when sending
 }
@@ -26,6 +26,7 @@ const (
 	EmailMatchConfirm        = "match.confirm"         // please say whether the support happened
 	EmailCheckDue            = "check.due"             // a safeguarding check is due to be renewed
 	EmailOfferStillAvailable = "offer.still_available" // please say whether an offer still stands
+	EmailOfferPaused         = "offer.paused"          // an offer was paused because nobody said it still stands
 )
 
 // The values templates read from Email.Data; each is optional, and a template reads well without
@@ -55,6 +56,7 @@ var EmailKinds = []EmailKind{
 	{EmailMatchConfirm, "Did it happen?", "Asking you to tell us whether agreed support took place."},
 	{EmailCheckDue, "Checks to renew", "When a safeguarding check such as a DBS check is due to be renewed."},
 	{EmailOfferStillAvailable, "Are you still offering?", "Asking whether an offer you made still stands."},
+	{EmailOfferPaused, "Paused offers", "When we pause an offer of yours because we did not hear that it still stands."},
 }
 
 // KnownEmailKind reports whether kind is one of EmailKinds.

@@ -114,6 +114,8 @@ func newPlatform(ctx context.Context, cfg Config, st *store.Store, log *slog.Log
 		}
 	}
 	svc, limiter := services(st, hasher, cfg.Location, cfg.AnswerWithin)
+	// The one-click "still available" links are signed with the platform's key, like its forms.
+	svc.Freshness = domain.NewFreshness(st, st, st, svc.Audit, nil, cfg.Location, []byte(secret))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	server, err := app.New(app.Config{BaseURL: cfg.BaseURL, SecretKey: []byte(secret), Location: cfg.Location,
@@ -138,6 +140,9 @@ func newPlatform(ctx context.Context, cfg Config, st *store.Store, log *slog.Log
 		return nil, err
 	}
 	if err := sched.Add("deliver", jobs.DeliverSchedule, jobs.DeliverJob(deliverer)); err != nil {
+		return nil, err
+	}
+	if err := sched.Add("freshness", jobs.FreshnessSchedule, jobs.FreshnessJob(svc.Freshness, log.With("job", "freshness"))); err != nil {
 		return nil, err
 	}
 	matchLog := log.With("job", "match")

@@ -19,19 +19,21 @@ type slotJSON struct {
 }
 
 type offerRow struct {
-	ID          int64 `gorm:"primaryKey"`
-	MemberID    int64
-	CategoryID  int64
-	Description string
-	Slots       string
-	SlotDays    int
-	RadiusKm    float64
-	MaxPerWeek  int
-	Status      string
-	SearchText  string
-	CreatedBy   *int64
-	CreatedAt   time.Time `gorm:"autoCreateTime:false"`
-	UpdatedAt   time.Time `gorm:"autoUpdateTime:false"`
+	ID           int64 `gorm:"primaryKey"`
+	MemberID     int64
+	CategoryID   int64
+	Description  string
+	Slots        string
+	SlotDays     int
+	RadiusKm     float64
+	MaxPerWeek   int
+	Status       string
+	SearchText   string
+	CreatedBy    *int64
+	CreatedAt    time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt    time.Time `gorm:"autoUpdateTime:false"`
+	ConfirmedAt  time.Time
+	StaleAskedAt *time.Time
 }
 
 func (offerRow) TableName() string { return "offers" }
@@ -45,9 +47,14 @@ func offerToRow(o domain.Offer) (offerRow, error) {
 	if err != nil {
 		return offerRow{}, err
 	}
+	confirmed := o.ConfirmedAt
+	if confirmed.IsZero() { // an offer made elsewhere (the synthetic community) stands from its last change
+		confirmed = o.UpdatedAt
+	}
 	return offerRow{ID: o.ID, MemberID: o.MemberID, CategoryID: o.CategoryID, Description: o.Description, Slots: string(b),
 		SlotDays: domain.SlotDays(o.Slots), RadiusKm: o.RadiusKm, MaxPerWeek: o.MaxPerWeek, Status: string(o.Status),
-		SearchText: strings.ToLower(o.Description), CreatedBy: nullID(o.CreatedBy), CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC()}, nil
+		SearchText: strings.ToLower(o.Description), CreatedBy: nullID(o.CreatedBy), CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC(),
+		ConfirmedAt: confirmed.UTC(), StaleAskedAt: nullTime(o.StaleAskedAt)}, nil
 }
 
 func (r offerRow) domain() (domain.Offer, error) {
@@ -57,7 +64,7 @@ func (r offerRow) domain() (domain.Offer, error) {
 	}
 	o := domain.Offer{ID: r.ID, MemberID: r.MemberID, CategoryID: r.CategoryID, Description: r.Description,
 		RadiusKm: r.RadiusKm, MaxPerWeek: r.MaxPerWeek, Status: domain.OfferStatus(r.Status), CreatedBy: deref(r.CreatedBy),
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ConfirmedAt: r.ConfirmedAt.UTC(), StaleAskedAt: derefTime(r.StaleAskedAt)}
 	for _, s := range slots {
 		day, ok1 := domain.ParseDay(s.Day)
 		from, ok2 := domain.ParseClock(s.From)
@@ -102,18 +109,23 @@ func (s *Store) UpdateOffer(ctx context.Context, o domain.Offer, readAt time.Tim
 	}
 	res := s.conn(ctx).Model(&offerRow{}).Where("id = ? AND status <> ? AND updated_at = ?", o.ID, string(domain.OfferWithdrawn), readAt.UTC()).
 		Updates(map[string]any{"category_id": row.CategoryID, "description": row.Description, "slots": row.Slots, "slot_days": row.SlotDays,
-			"radius_km": row.RadiusKm, "max_per_week": row.MaxPerWeek, "search_text": row.SearchText, "updated_at": row.UpdatedAt})
+			"radius_km": row.RadiusKm, "max_per_week": row.MaxPerWeek, "search_text": row.SearchText, "updated_at": row.UpdatedAt,
+			"confirmed_at": row.ConfirmedAt, "stale_asked_at": row.StaleAskedAt})
 	return s.offerChanged(ctx, o.ID, res)
 }
 
-// SetOfferStatus moves an offer to another status while its status is one of from.
+// SetOfferStatus moves an offer to another status while its status is one of from; moving it to
+// active also records it as confirmed then, with nothing asked.
 func (s *Store) SetOfferStatus(ctx context.Context, id int64, to domain.OfferStatus, at time.Time, from ...domain.OfferStatus) error {
 	statuses := make([]string, len(from))
 	for i, f := range from {
 		statuses[i] = string(f)
 	}
-	res := s.conn(ctx).Model(&offerRow{}).Where("id = ? AND status IN ?", id, statuses).
-		Updates(map[string]any{"status": string(to), "updated_at": at.UTC()})
+	changes := map[string]any{"status": string(to), "updated_at": at.UTC()}
+	if to == domain.OfferActive {
+		changes["confirmed_at"], changes["stale_asked_at"] = at.UTC(), nil
+	}
+	res := s.conn(ctx).Model(&offerRow{}).Where("id = ? AND status IN ?", id, statuses).Updates(changes)
 	return s.offerChanged(ctx, id, res)
 }
 
