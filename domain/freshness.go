@@ -165,7 +165,7 @@ func (f *Freshness) pauseUnanswered(ctx context.Context, now time.Time) (int, er
 			}
 			n++
 			// As when the helper pauses it: proposals made from it no longer hold.
-			if _, err := f.proposals.WithdrawProposals(ctx, ProposalScope{OfferID: o.ID}, WithdrawnOfferStopped, now); err != nil {
+			if err := withdraw(ctx, f.proposals, ProposalScope{OfferID: o.ID}, WithdrawnOfferStopped, now); err != nil {
 				return err
 			}
 			if err := f.audit.Record(ctx, system, AuditOfferChanged, "offer", o.ID,
