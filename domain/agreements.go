@@ -1082,25 +1082,7 @@ func (a *Agreements) MemberMatches(ctx context.Context, by Actor, memberID int64
 	if err != nil {
 		return nil, fmt.Errorf("matches of member %d: %w", memberID, err)
 	}
-	out := rows[:0]
-	for _, r := range rows {
-		if !by.Role.Coordinates() {
-			if r.ApprovedAt.IsZero() {
-				continue
-			}
-			r.EndReason = publicEnd(r.Match)
-		}
-		// Whole names, like contact details, are shared once both have accepted.
-		if !by.Role.Coordinates() && r.Status != MatchAccepted && r.Status != MatchCompleted {
-			r.HelperName = Member{Name: r.HelperName}.FirstName()
-			r.RequesterName = Member{Name: r.RequesterName}.FirstName()
-		}
-		if r.HelperID == memberID && r.Status != MatchAccepted && r.Status != MatchCompleted && !by.Role.Coordinates() {
-			r.Request = r.Request.ForNeighbours()
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return forParties(by, memberID, rows), nil
 }
 
 // AllMatches lists matches for coordinators, newest first, optionally of some statuses.
@@ -1146,20 +1128,7 @@ func (a *Agreements) RequestMatches(ctx context.Context, by Actor, r Request) ([
 	if err != nil {
 		return nil, fmt.Errorf("matches of request %d: %w", r.ID, err)
 	}
-	out := rows[:0]
-	for _, m := range rows {
-		if !by.Role.Coordinates() {
-			if m.ApprovedAt.IsZero() {
-				continue
-			}
-			m.EndReason = publicEnd(m.Match)
-		}
-		if !by.Role.Coordinates() && m.Status != MatchAccepted && m.Status != MatchCompleted {
-			m.HelperName = Member{Name: m.HelperName}.FirstName()
-		}
-		out = append(out, m)
-	}
-	return out, nil
+	return forParties(by, r.MemberID, rows), nil
 }
 
 // publicEnd is why a match ended as the two people may read it: a decline's reason is for
@@ -1171,4 +1140,29 @@ func publicEnd(m Match) string {
 		}
 	}
 	return m.EndReason
+}
+
+// forParties cuts a list of matches down to what one of the two people, memberID, may see:
+// only matches that were approved, a decline's reason left out, and until both have accepted
+// first names only and, for the helper, no private notes. Coordinators see it all.
+func forParties(by Actor, memberID int64, rows []ProposalListing) []ProposalListing {
+	if by.Role.Coordinates() {
+		return rows
+	}
+	out := rows[:0]
+	for _, r := range rows {
+		if r.ApprovedAt.IsZero() {
+			continue
+		}
+		r.EndReason = publicEnd(r.Match)
+		if r.Status != MatchAccepted && r.Status != MatchCompleted {
+			r.HelperName = Member{Name: r.HelperName}.FirstName()
+			r.RequesterName = Member{Name: r.RequesterName}.FirstName()
+			if r.HelperID == memberID {
+				r.Request = r.Request.ForNeighbours()
+			}
+		}
+		out = append(out, r)
+	}
+	return out
 }
