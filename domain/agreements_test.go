@@ -327,8 +327,19 @@ func TestModerationRacesAndRejections(t *testing.T) {
 			t.Errorf("the helper was asked %d times", len(ns))
 		}
 		w.unread(t, w.annA)
+		// Only coordinators reject or match by hand; only the two people decline.
+		for _, who := range []domain.Actor{w.annA, w.bobA, w.carlA} {
+			_, err := w.ag.Reject(ctx, who, m.ID, "not them")
+			wantIs(t, err, domain.ErrForbidden)
+			_, err = w.ag.Assign(ctx, who, w.request.ID, w.deeOffer.ID)
+			wantIs(t, err, domain.ErrForbidden)
+		}
+		_, err := w.ag.Decline(ctx, w.carlA, m.ID, "")
+		wantIs(t, err, domain.ErrNotFound)
+		_, err = w.ag.Decline(ctx, w.coord, m.ID, "")
+		wantIs(t, err, domain.ErrNotFound)
 		// Rejecting what is already approved changes nothing.
-		_, err := w.ag.Reject(ctx, w.coord, m.ID, "second thoughts")
+		_, err = w.ag.Reject(ctx, w.coord, m.ID, "second thoughts")
 		wantConflict(t, err, "waiting for both people")
 
 		// Bob declines: the request goes back to the matcher, the pair never again.
