@@ -179,6 +179,10 @@ type AgreementStore interface {
 	Lapsing(ctx context.Context, now time.Time) ([]Match, error)
 	Unconfirmed(ctx context.Context, before time.Time) ([]Match, error)
 	Upcoming(ctx context.Context, from, until time.Time) ([]ProposalListing, error)
+	// NotSaidDone lists agreed matches ended by endedBy that nobody has said happened: those
+	// whose helper was not yet asked, or with asked those not yet flagged to coordinators.
+	NotSaidDone(ctx context.Context, endedBy time.Time, asked bool) ([]ProposalListing, error)
+	AddNotice(ctx context.Context, n *Notice) error
 	AddFeedback(ctx context.Context, f *Feedback) error
 	MatchFeedback(ctx context.Context, matchID int64) ([]Feedback, error)
 	AddContribution(ctx context.Context, c *Contribution) error
@@ -978,7 +982,8 @@ func (a *Agreements) View(ctx context.Context, by Actor, id int64) (MatchView, e
 			return MatchView{}, err
 		}
 		v.CanApprove = l.Status == MatchProposed && ahead
-		v.CanCancel = l.Status.Live() && ahead
+		// After the start a coordinator can still close agreed support that did not happen.
+		v.CanCancel = l.Status.Live() && (ahead || l.Status == MatchAccepted)
 	default:
 		answered := l.HelperAnsweredAt
 		if who == "requester" {

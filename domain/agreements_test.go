@@ -778,3 +778,53 @@ func TestSuspensionAndCancellationEndAgreedMatches(t *testing.T) {
 		}
 	})
 }
+
+func TestAgreedSupportNobodySaysHappened(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		w := newAgreeWorld(t, st)
+		m := w.propose(t, w.request, w.bobOffer)
+		for _, step := range []func() error{
+			func() error { _, err := w.ag.Approve(ctx, w.coord, m.ID); return err },
+			func() error { _, err := w.ag.Accept(ctx, w.bobA, m.ID); return err },
+			func() error { _, err := w.ag.Accept(ctx, w.annA, m.ID); return err },
+		} {
+			if err := step(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.unread(t, w.bobA)
+		// Two hours after the end Bob is asked, once.
+		w.now = at(5, 18, 59).UTC()
+		if c, err := w.ag.RunTimed(ctx); err != nil || c.AskedDone != 0 {
+			t.Fatalf("before two hours: %+v %v", c, err)
+		}
+		w.now = at(5, 19, 0).UTC()
+		for i, want := range []int{1, 0} {
+			if c, err := w.ag.RunTimed(ctx); err != nil || c.AskedDone != want {
+				t.Fatalf("run %d: %+v %v", i, c, err)
+			}
+		}
+		if ns := w.unread(t, w.bobA); len(ns) != 1 || !strings.Contains(ns[0].Message, "Did the support") {
+			t.Errorf("the helper was asked %+v", ns)
+		}
+		// A week on, coordinators are told, once, and can close it as not having happened.
+		w.now = at(12, 17, 0).UTC()
+		for i, want := range []int{1, 0} {
+			if c, err := w.ag.RunTimed(ctx); err != nil || c.Overdue != want {
+				t.Fatalf("run %d a week on: %+v %v", i, c, err)
+			}
+		}
+		notices, err := st.Notices(ctx, 10)
+		if err != nil || len(notices) == 0 || !strings.Contains(notices[0].Message, "Nobody has said") {
+			t.Fatalf("coordinators' notices: %+v (%v)", notices, err)
+		}
+		v, err := w.ag.View(ctx, w.coord, m.ID)
+		if err != nil || !v.CanCancel {
+			t.Fatalf("the coordinator cannot close it: %+v (%v)", v.CanCancel, err)
+		}
+		if _, err := w.ag.Cancel(ctx, w.coord, m.ID, "Bob says it did not happen", false); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -13,7 +13,18 @@ import (
 // TimedCounts says what one run of the timed steps did.
 type TimedCounts struct {
 	Lapsed, Confirmed, Reminded int
+	// AskedDone: helpers asked whether agreed support happened; Overdue: matches flagged to
+	// coordinators because nobody said, a week after the end.
+	AskedDone, Overdue int
 }
+
+// When the helper is asked whether agreed support happened, and when coordinators are told
+// that nobody has said.
+const (
+	AskDoneAfter  = 2 * time.Hour
+	OverdueAfter  = 7 * 24 * time.Hour
+	NoticeOverdue = "match.overdue"
+)
 
 // RunTimed lapses, confirms and reminds whatever is due at the service's now. Each match is
 // changed in its own transaction; one that changed meanwhile is left for the next run.
@@ -87,6 +98,47 @@ func (a *Agreements) RunTimed(ctx context.Context) (TimedCounts, error) {
 		}
 		if err == nil {
 			c.Reminded++
+		}
+	}
+	asking, err := a.store.NotSaidDone(ctx, now.Add(-AskDoneAfter), false)
+	if err != nil {
+		return c, fmt.Errorf("find support to ask about: %w", err)
+	}
+	for _, l := range asking {
+		_, err := a.change(ctx, l.ID, "asked about", func(ctx context.Context, m *Match, r Request) error {
+			if m.Status != MatchAccepted || !m.DoneAt.IsZero() || !m.DoneAskedAt.IsZero() {
+				return &ConflictError{Message: "changed meanwhile"}
+			}
+			m.DoneAskedAt = now
+			return a.notify(ctx, Notification{MemberID: m.HelperID, Data: a.about(ctx, r), Kind: NotifyConfirm, Link: matchLink(m.ID),
+				Message: fmt.Sprintf("Did the support on %s happen? Please say how long it took, so that it counts on both your statements.", a.when(r))})
+		})
+		if err := skipConflict(err); err != nil {
+			return c, err
+		}
+		if err == nil {
+			c.AskedDone++
+		}
+	}
+	overdue, err := a.store.NotSaidDone(ctx, now.Add(-OverdueAfter), true)
+	if err != nil {
+		return c, fmt.Errorf("find support nobody said happened: %w", err)
+	}
+	for _, l := range overdue {
+		_, err := a.change(ctx, l.ID, "flagged", func(ctx context.Context, m *Match, r Request) error {
+			if m.Status != MatchAccepted || !m.DoneAt.IsZero() || !m.OverdueAt.IsZero() {
+				return &ConflictError{Message: "changed meanwhile"}
+			}
+			m.OverdueAt = now
+			return a.store.AddNotice(ctx, &Notice{Kind: NoticeOverdue, Link: matchLink(m.ID), CreatedAt: now,
+				Message: fmt.Sprintf("Nobody has said whether %s for %s with %s on %s happened. Ask them, then close the match if it did not.",
+					a.categoryName(ctx, r.CategoryID), l.RequesterName, l.HelperName, a.when(r))})
+		})
+		if err := skipConflict(err); err != nil {
+			return c, err
+		}
+		if err == nil {
+			c.Overdue++
 		}
 	}
 	return c, nil

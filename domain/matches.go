@@ -66,6 +66,8 @@ type Match struct {
 	ConfirmedAt         time.Time
 	ConfirmedBy         int64 // 0 when confirmed by seven days of silence
 	RemindedAt          time.Time
+	DoneAskedAt         time.Time // when the helper was asked, after the end, whether it happened
+	OverdueAt           time.Time // when coordinators were told nobody has said
 }
 
 // Check is a verified safeguarding check a member holds (never the disclosure itself). It

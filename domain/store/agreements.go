@@ -23,7 +23,7 @@ var _ domain.NotificationStore = (*Store)(nil)
 var matchColumns = []string{"id", "request_id", "offer_id", "helper_id", "source", "status", "score", "reasons", "pass_id",
 	"helper_answered_at", "requester_answered_at", "end_reason", "created_at", "updated_at", "approved_by", "approved_at",
 	"answer_by", "accepted_at", "ended_by", "ended_at", "done_at", "minutes_claimed", "minutes_confirmed", "confirmed_at",
-	"confirmed_by", "reminded_at"}
+	"confirmed_by", "reminded_at", "done_asked_at", "overdue_at"}
 
 var matchListingSelect = func() string {
 	cols := make([]string, len(matchColumns))
@@ -148,6 +148,7 @@ func (s *Store) UpdateMatch(ctx context.Context, m domain.Match, from domain.Mat
 			"accepted_at": nullTime(m.AcceptedAt), "ended_by": nullID(m.EndedBy), "ended_at": nullTime(m.EndedAt),
 			"done_at": nullTime(m.DoneAt), "minutes_claimed": nullInt(m.MinutesClaimed), "minutes_confirmed": nullInt(m.MinutesConfirmed),
 			"confirmed_at": nullTime(m.ConfirmedAt), "confirmed_by": nullID(m.ConfirmedBy), "reminded_at": nullTime(m.RemindedAt),
+			"done_asked_at": nullTime(m.DoneAskedAt), "overdue_at": nullTime(m.OverdueAt),
 		})
 	if res.Error != nil {
 		return fmt.Errorf("store: unable to update match %d: %w", m.ID, translate(res.Error))
@@ -280,6 +281,22 @@ func (s *Store) Lapsing(ctx context.Context, now time.Time) ([]domain.Match, err
 // Unconfirmed lists agreed matches marked done before `before` and not yet confirmed.
 func (s *Store) Unconfirmed(ctx context.Context, before time.Time) ([]domain.Match, error) {
 	return s.matchesWhere(ctx, "status = ? AND done_at IS NOT NULL AND done_at <= ?", string(domain.MatchAccepted), before.UTC())
+}
+
+// NotSaidDone lists agreed matches whose request ended by endedBy and that nobody has said
+// happened; asked: whether the helper was already asked (then only those not yet flagged).
+func (s *Store) NotSaidDone(ctx context.Context, endedBy time.Time, asked bool) ([]domain.ProposalListing, error) {
+	db := s.matchListings(ctx).Where("x.status = ? AND x.done_at IS NULL AND r.end_at <= ?", string(domain.MatchAccepted), endedBy.UTC())
+	if asked {
+		db = db.Where("x.overdue_at IS NULL")
+	} else {
+		db = db.Where("x.done_asked_at IS NULL")
+	}
+	out, err := scanListings(db.Order("r.end_at, x.id").Limit(1000))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list support nobody has said happened: %w", err)
+	}
+	return out, nil
 }
 
 // Upcoming lists agreed matches starting after from and by until, not yet reminded of.

@@ -90,6 +90,8 @@ type matchRow struct {
 	ConfirmedAt         *time.Time
 	ConfirmedBy         *int64
 	RemindedAt          *time.Time
+	DoneAskedAt         *time.Time
+	OverdueAt           *time.Time
 }
 
 func (matchRow) TableName() string { return "matches" }
@@ -102,7 +104,7 @@ func (r matchRow) domain() (domain.Match, error) {
 		HelperAnsweredAt: derefTime(r.HelperAnsweredAt), RequesterAnsweredAt: derefTime(r.RequesterAnsweredAt),
 		AcceptedAt: derefTime(r.AcceptedAt), EndedBy: deref(r.EndedBy), EndedAt: derefTime(r.EndedAt), DoneAt: derefTime(r.DoneAt),
 		MinutesClaimed: deref(r.MinutesClaimed), MinutesConfirmed: deref(r.MinutesConfirmed), ConfirmedAt: derefTime(r.ConfirmedAt),
-		ConfirmedBy: deref(r.ConfirmedBy), RemindedAt: derefTime(r.RemindedAt)}
+		ConfirmedBy: deref(r.ConfirmedBy), RemindedAt: derefTime(r.RemindedAt), DoneAskedAt: derefTime(r.DoneAskedAt), OverdueAt: derefTime(r.OverdueAt)}
 	if err := json.Unmarshal([]byte(r.Reasons), &m.Reasons); err != nil {
 		return domain.Match{}, fmt.Errorf("store: match %d has unreadable reasons: %w", r.ID, err)
 	}
