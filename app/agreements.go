@@ -94,7 +94,14 @@ func (s *Server) matchFormStep(step func(s *Server, c *fiber.Ctx, id int64, b ma
 		if err != nil {
 			return retryForm(err, func(p problem) error { return s.renderMatch(c, p.Status, failed(values, p)) })
 		}
-		s.flash(c, done)
+		msg := done
+		if msg == "" { // accepting: what it means depends on whether the other has too
+			msg = "You have accepted. Once the other person accepts too, you will see each other's contact details."
+			if v, err := s.svc.Agreements.View(c.UserContext(), s.actor(c), id); err == nil && v.Status == domain.MatchAccepted {
+				msg = "Agreed: you have both accepted. You can now see each other's contact details below."
+			}
+		}
+		s.flash(c, msg)
 		return c.Redirect("/matches/"+itoa(id), fiber.StatusSeeOther)
 	}
 }

@@ -57,7 +57,7 @@ func (s *Server) registerRoutes() {
 	// Matches, as the two people (and coordinators) see them; statements; notifications.
 	s.get("/matches", posters, s.matchesPage)
 	s.get("/matches/:id", posters, s.matchPage)
-	s.post("/matches/:id/accept", posters, s.matchFormStep(acceptStep, "You have accepted. Once both of you have, you will see each other's contact details."))
+	s.post("/matches/:id/accept", posters, s.matchFormStep(acceptStep, ""))
 	s.post("/matches/:id/decline", posters, s.matchFormStep(declineStep, "You have declined. Thank you for letting us know."))
 	s.post("/matches/:id/cancel", posters, s.matchFormStep(cancelStep, "Cancelled. The other person has been told."))
 	s.post("/matches/:id/done", posters, s.matchFormStep(completeStep, "Thank you. The requester is asked to confirm the time."))

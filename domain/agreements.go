@@ -983,7 +983,8 @@ func (a *Agreements) View(ctx context.Context, by Actor, id int64) (MatchView, e
 		}
 		v.CanApprove = l.Status == MatchProposed && ahead
 		// After the start a coordinator can still close agreed support that did not happen.
-		v.CanCancel = l.Status.Live() && (ahead || l.Status == MatchAccepted)
+		// A proposal is turned down (rejected), not cancelled.
+		v.CanCancel = (l.Status == MatchApproved && ahead) || l.Status == MatchAccepted
 	default:
 		answered := l.HelperAnsweredAt
 		if who == "requester" {

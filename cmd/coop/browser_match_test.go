@@ -89,6 +89,7 @@ func TestBrowserMatchToStatement(t *testing.T) {
 			b.step("open the match", chromedp.Navigate(matchURL), chromedp.WaitVisible(chromedp.Search(`//button[. = "Accept"]`)))
 			b.lacksText("main", helen.Phone, "Mill Row", "Carter")
 			b.step("accept", chromedp.Click(chromedp.Search(`//button[. = "Accept"]`)), chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+			b.expectText(".notice", "you have both accepted")
 			b.expectText("main", "Agreed", helen.Phone, "Helen Carter", "4 Mill Row; ring twice")
 			b.signOut()
 			b.signIn(base, helen.Email, "a long enough password")
