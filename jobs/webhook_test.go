@@ -87,6 +87,25 @@ func (h *hookReceiver) url() string { return h.srv.URL + "/hooks/coop" }
 
 func (h *hookReceiver) failOn(n int, f fault) { h.mu.Lock(); defer h.mu.Unlock(); h.faults[n] = f }
 
+// slow makes the receiver take delay over each answer, and check signatures by the clock now.
+func (h *hookReceiver) slow(delay time.Duration, now func() time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.delay, h.now = delay, now
+}
+
+// outcome returns the events taken by key, and how many requests were badly signed or overlapped
+// another with the same key.
+func (h *hookReceiver) outcome() (taken map[string][]byte, badSigned, overlaps int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	taken = make(map[string][]byte, len(h.taken))
+	for k, v := range h.taken {
+		taken[k] = v
+	}
+	return taken, h.badSigned, h.overlaps
+}
+
 func (h *hookReceiver) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	key, sig := r.Header.Get(webhook.IdempotencyKeyHeader), r.Header.Get(webhook.SignatureHeader)
@@ -101,7 +120,7 @@ func (h *hookReceiver) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
-	f := h.faults[len(h.requests)]
+	f, delay := h.faults[len(h.requests)], h.delay
 	h.inFlight[key]++
 	if h.inFlight[key] > 1 {
 		h.overlaps++
@@ -129,7 +148,7 @@ func (h *hookReceiver) serve(w http.ResponseWriter, r *http.Request) {
 		_ = conn.Close()
 		return
 	}
-	wait(r, h.delay)
+	wait(r, delay)
 	w.WriteHeader(http.StatusAccepted)
 }
 
@@ -298,8 +317,8 @@ func TestAServiceThatFailsIsRetriedUntilItTakesTheWebhook(t *testing.T) {
 		if fmt.Sprint(signedAt) != "[0 30 90 210]" {
 			t.Errorf("the attempts were signed at +%v seconds, want each at its own time", signedAt)
 		}
-		if len(h.recv.taken) != 1 || string(h.recv.taken[m.IdempotencyKey]) != string(m.Payload) {
-			t.Errorf("the service took %d events, want this one once", len(h.recv.taken))
+		if taken, _, _ := h.recv.outcome(); len(taken) != 1 || string(taken[m.IdempotencyKey]) != string(m.Payload) {
+			t.Errorf("the service took %d events, want this one once", len(taken))
 		}
 	})
 }
@@ -339,8 +358,8 @@ func TestAServiceThatIsSlowOrHangsUpIsTriedAgain(t *testing.T) {
 				if keys := h.recv.perKey(); len(keys) != 1 || keys[m.IdempotencyKey] != 2 {
 					t.Errorf("requests by key: %v, want this one twice", keys)
 				}
-				if len(h.recv.taken) != 1 || h.recv.badSigned != 0 {
-					t.Errorf("the service took %d events (%d badly signed requests), want one", len(h.recv.taken), h.recv.badSigned)
+				if taken, bad, _ := h.recv.outcome(); len(taken) != 1 || bad != 0 {
+					t.Errorf("the service took %d events (%d badly signed requests), want one", len(taken), bad)
 				}
 			})
 		})
