@@ -72,7 +72,7 @@ func KnownEmailKind(kind string) bool {
 // Channel is how an outbox message is delivered.
 type Channel string
 
-// The channels. Webhooks are written by escalations; their sender is not built yet.
+// The channels. Webhooks tell formal services about escalations (see WebhookEvent).
 const (
 	ChannelEmail   Channel = "email"
 	ChannelWebhook Channel = "webhook"
@@ -102,8 +102,9 @@ type OutboxMessage struct {
 	IdempotencyKey string // the same on every attempt
 	Kind           string // an email kind, or a webhook event
 	MemberID       int64  // the member it is for; 0 for a webhook
+	ServiceID      int64  // the formal service a webhook is for, whose secret signs it; 0 for an email
 	Recipient      string // an email address, or a URL
-	Payload        []byte // JSON; for an email, an EmailPayload
+	Payload        []byte // JSON; for an email, an EmailPayload; for a webhook, the body exactly as sent
 	Status         OutboxStatus
 	Attempts       int // attempts that failed so far
 	NextAttemptAt  time.Time

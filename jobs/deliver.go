@@ -23,8 +23,8 @@ type OutboxStore interface {
 	FailDelivery(ctx context.Context, id int64, lastErr string, at time.Time, notice domain.Notice) error
 }
 
-// Sender delivers one outbox message over its channel: email now; the escalations' webhook
-// sender will be another. An error whose chain has a Permanent() bool method returning true
+// Sender delivers one outbox message over its channel: email (email.Sender) or webhook
+// (WebhookSender). An error whose chain has a Permanent() bool method returning true
 // means trying again will not help, and the message fails at once.
 type Sender interface {
 	Send(ctx context.Context, m domain.OutboxMessage) error
@@ -179,6 +179,12 @@ func failureNotice(m domain.OutboxMessage, lastErr string) domain.Notice {
 		if m.MemberID != 0 {
 			n.Link = fmt.Sprintf("/coordinate/members/%d", m.MemberID)
 		}
+	case domain.ChannelWebhook:
+		var b domain.WebhookBody
+		_ = json.Unmarshal(m.Payload, &b) // the escalation only makes the notice read better
+		n.Message = fmt.Sprintf("We could not tell formal service %d, at %s, about escalation %d (%s, now %s), so we have stopped trying. "+
+			"The last error was: %s. Please check the service's webhook address, or tell them another way.",
+			m.ServiceID, m.Recipient, b.EscalationID, m.Kind, b.Status, lastErr)
 	default:
 		n.Message = fmt.Sprintf("We could not deliver a %s message (%s) to %s, so we have stopped trying. The last error was: %s.",
 			m.Channel, m.Kind, m.Recipient, lastErr)

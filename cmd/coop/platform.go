@@ -135,7 +135,7 @@ func newPlatform(ctx context.Context, cfg Config, st *store.Store, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	deliverer, err := newDeliverer(cfg, st, log.With("job", "deliver"))
+	deliverer, err := newDeliverer(cfg, st, noWebhookSecrets{}, log.With("job", "deliver"))
 	if err != nil {
 		return nil, err
 	}
@@ -154,8 +154,9 @@ func newPlatform(ctx context.Context, cfg Config, st *store.Store, log *slog.Log
 }
 
 // newDeliverer builds the outbox's deliverer: email through the configured mail server, or to
-// the log when there is none (the demo), so that nothing piles up.
-func newDeliverer(cfg Config, st *store.Store, log *slog.Logger) (*jobs.Deliverer, error) {
+// the log when there is none (the demo), so that nothing piles up; webhooks signed with the
+// secrets given.
+func newDeliverer(cfg Config, st *store.Store, secrets jobs.WebhookSecrets, log *slog.Logger) (*jobs.Deliverer, error) {
 	renderer, err := email.NewRenderer(cfg.BaseURL)
 	if err != nil {
 		return nil, err
@@ -165,8 +166,20 @@ func newDeliverer(cfg Config, st *store.Store, log *slog.Logger) (*jobs.Delivere
 		transport = email.NewSMTP(*cfg.SMTP)
 		log.Info("email goes through a mail server", "host", cfg.SMTP.Host, "port", cfg.SMTP.Port, "from", cfg.SMTP.From.Address)
 	}
-	senders := map[domain.Channel]jobs.Sender{domain.ChannelEmail: email.NewSender(renderer, transport)}
+	senders := map[domain.Channel]jobs.Sender{
+		domain.ChannelEmail:   email.NewSender(renderer, transport),
+		domain.ChannelWebhook: jobs.NewWebhookSender(secrets, jobs.WebhookOptions{UserAgent: "Coop-Webhooks/1 (+" + cfg.BaseURL.String() + ")"}),
+	}
 	return jobs.NewDeliverer(st, senders, nil, nil, log), nil
+}
+
+// noWebhookSecrets stands in for the formal services directory, which keeps each service's webhook
+// secret and is passed to newDeliverer in its place once it exists. Until then nothing writes a
+// webhook; one that were written would be retried for a day, then failed with a notice.
+type noWebhookSecrets struct{}
+
+func (noWebhookSecrets) WebhookSecret(_ context.Context, serviceID int64) (string, error) {
+	return "", fmt.Errorf("no secret for service %d", serviceID)
 }
 
 // keepMatcherRecords is how long the matcher's passes, the notices to coordinators and the

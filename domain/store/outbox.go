@@ -21,6 +21,7 @@ type outboxRow struct {
 	IdempotencyKey string
 	Kind           string
 	MemberID       *int64
+	ServiceID      *int64
 	Recipient      string
 	Payload        string
 	Status         string
@@ -37,7 +38,7 @@ func (outboxRow) TableName() string { return "outbox" }
 
 func (r outboxRow) domain() domain.OutboxMessage {
 	return domain.OutboxMessage{ID: r.ID, Channel: domain.Channel(r.Channel), IdempotencyKey: r.IdempotencyKey, Kind: r.Kind,
-		MemberID: deref(r.MemberID), Recipient: r.Recipient, Payload: []byte(r.Payload), Status: domain.OutboxStatus(r.Status),
+		MemberID: deref(r.MemberID), ServiceID: deref(r.ServiceID), Recipient: r.Recipient, Payload: []byte(r.Payload), Status: domain.OutboxStatus(r.Status),
 		Attempts: r.Attempts, NextAttemptAt: r.NextAttemptAt.UTC(), LastError: r.LastError, CreatedAt: r.CreatedAt.UTC()}
 }
 
@@ -118,6 +119,37 @@ func enqueueEmails(tx *gorm.DB, now time.Time, emails []domain.Email) error {
 func (s *Store) EnqueueEmails(ctx context.Context, now time.Time, emails []domain.Email) error {
 	return s.Transact(ctx, func(ctx context.Context) error {
 		return enqueueEmails(s.conn(ctx), now, emails)
+	})
+}
+
+// enqueueWebhook writes, inside the caller's transaction tx, the outbox message that tells a
+// formal service of ev at its webhook address to. The body is fixed now, with a random
+// Idempotency-Key, so that every attempt sends the same bytes under the same key. The address is
+// not judged here (a refused one fails when it is sent, and the coordinators hear of it), so that
+// the change that causes the webhook is never lost for it.
+func enqueueWebhook(tx *gorm.DB, now time.Time, to string, ev domain.WebhookEvent) error {
+	now = now.UTC()
+	if to == "" {
+		return fmt.Errorf("store: unable to enqueue a %s webhook for service %d: it has no webhook address", ev.Event, ev.ServiceID)
+	}
+	body, err := ev.Body(now)
+	if err != nil {
+		return fmt.Errorf("store: unable to enqueue a webhook: %w", err)
+	}
+	row := outboxRow{Channel: string(domain.ChannelWebhook), IdempotencyKey: newIdempotencyKey(domain.ChannelWebhook),
+		Kind: ev.Event, ServiceID: &ev.ServiceID, Recipient: to, Payload: string(body),
+		Status: string(domain.OutboxPending), NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
+	if err := tx.Create(&row).Error; err != nil {
+		return fmt.Errorf("store: unable to write a %s webhook to the outbox: %w", ev.Event, translate(err))
+	}
+	return nil
+}
+
+// EnqueueWebhook writes the webhook that tells a service of ev at its address to, in one
+// transaction (or in the caller's, when ctx carries one).
+func (s *Store) EnqueueWebhook(ctx context.Context, now time.Time, to string, ev domain.WebhookEvent) error {
+	return s.Transact(ctx, func(ctx context.Context) error {
+		return enqueueWebhook(s.conn(ctx), now, to, ev)
 	})
 }
 

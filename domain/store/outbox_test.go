@@ -140,3 +140,56 @@ func TestOutboxClaimsLeasesAndOutcomes(t *testing.T) {
 		}
 	})
 }
+
+// TestWebhooksAreWrittenWithTheirChange checks that a webhook is written to the outbox with the
+// change that causes it or not at all, for its service, under a key of its own, with the body
+// that will be sent, and that a deliverer claims it with the service named.
+func TestWebhooksAreWrittenWithTheirChange(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		ev := domain.WebhookEvent{ServiceID: 7, Event: domain.WebhookEscalationRequested, EscalationID: 42, Status: "requested",
+			URL: "https://coop.example.org/api/v1/escalations/42"}
+
+		err := s.Transact(ctx, func(ctx context.Context) error {
+			if err := s.EnqueueWebhook(ctx, t0, "https://service.example/hooks", ev); err != nil {
+				return err
+			}
+			return errors.New("the escalation could not be written")
+		})
+		if err == nil || len(outbox(t, s)) != 0 {
+			t.Fatalf("a rolled-back change left %d messages (err %v)", len(outbox(t, s)), err)
+		}
+		for _, bad := range []domain.WebhookEvent{
+			{ServiceID: 7, Event: "escalation.gossip", EscalationID: 42, Status: "requested", URL: ev.URL},
+			{ServiceID: 0, Event: ev.Event, EscalationID: 42, Status: "requested", URL: ev.URL},
+			{ServiceID: 7, Event: ev.Event, EscalationID: 42, Status: "requested", URL: "/api/v1/escalations/42"},
+		} {
+			if err := s.EnqueueWebhook(ctx, t0, "https://service.example/hooks", bad); err == nil {
+				t.Errorf("%+v was written", bad)
+			}
+		}
+		if err := s.EnqueueWebhook(ctx, t0, "", ev); err == nil {
+			t.Error("a webhook with no address was written")
+		}
+
+		for range 2 {
+			if err := s.EnqueueWebhook(ctx, t0, "https://service.example/hooks", ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.ClaimOutbox(ctx, t0, time.Minute, 10)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("claimed %d (%v), want 2", len(got), err)
+		}
+		if got[0].IdempotencyKey == got[1].IdempotencyKey {
+			t.Error("two webhooks share an idempotency key")
+		}
+		m := got[0]
+		want := `{"type":"escalation.requested","escalation_id":42,"status":"requested","url":"https://coop.example.org/api/v1/escalations/42","occurred_at":"2026-03-02T09:00:00Z"}`
+		if m.Channel != domain.ChannelWebhook || m.Kind != ev.Event || m.ServiceID != 7 || m.MemberID != 0 ||
+			m.Recipient != "https://service.example/hooks" || string(m.Payload) != want || !strings.HasPrefix(m.IdempotencyKey, "webhook-") {
+			t.Errorf("claimed %+v (payload %s)", m, m.Payload)
+		}
+	})
+}
