@@ -128,6 +128,16 @@ func NewReader() (*Reader, error) {
 	return &Reader{schema: sch, sanitise: bluemonday.StrictPolicy(), printer: message.NewPrinter(language.English)}, nil
 }
 
+// MustNewReader is NewReader for wiring the program: the schema is part of the binary, so a
+// failure is a broken build, which the package's tests catch.
+func MustNewReader() *Reader {
+	r, err := NewReader()
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
 // Parse reads a document: one service object, a JSON list of services, or a page object
 // {"contents": [...], "total_items": ...}, in HSDS 3.x or ORUK v1 shape. A document that is not
 // JSON, or whose entries are not service objects, is a *FormatError; a service that cannot be
