@@ -19,6 +19,7 @@ import (
 	"github.com/coop-exchange/coop/app"
 	"github.com/coop-exchange/coop/domain"
 	"github.com/coop-exchange/coop/domain/matching"
+	"github.com/coop-exchange/coop/domain/openreferral"
 	"github.com/coop-exchange/coop/domain/store"
 	"github.com/coop-exchange/coop/domain/store/storetest"
 	"github.com/coop-exchange/coop/internal/testenv"
@@ -73,6 +74,7 @@ func newHarnessAt(t *testing.T, st *store.Store, baseURL string) *harness {
 		Safeguarding: domain.NewSafeguarding(st, st, audit, clock, london),
 		Preferences:  domain.NewPreferences(st, audit, clock),
 		Freshness:    domain.NewFreshness(st, st, st, audit, clock, london, []byte(strings.Repeat("k", 32))),
+		Directory:    domain.NewDirectory(st, st, st, audit, clock, openreferral.MustNewReader(), http.DefaultClient),
 	}
 	base, _ := url.Parse(baseURL)
 	h := &harness{t: t, st: st, svc: svc, base: base, people: map[domain.Role]domain.Member{}, spec: loadSpec(t)}

@@ -156,4 +156,6 @@ func (s *Server) registerRoutes() {
 
 	// Safeguarding checks and concerns (routes_safeguarding.go).
 	s.registerSafeguardingRoutes()
+	// The directory of formal services (routes_directory.go).
+	s.registerDirectoryRoutes()
 }

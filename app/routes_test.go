@@ -132,6 +132,15 @@ var wantAccess = map[string]string{
 	"GET /api/v1/members/:id/checks": "member,coordinator,services,admin", "POST /api/v1/members/:id/checks": "coordinator,admin",
 	"POST /api/v1/concerns": "member,coordinator,services,admin", "GET /api/v1/concerns": "coordinator,admin",
 	"POST /api/v1/concerns/:id/handle": "coordinator,admin",
+	// The directory of formal services: coordinators only.
+	"GET /coordinate/services": "coordinator,admin", "GET /coordinate/services/new": "coordinator,admin",
+	"POST /coordinate/services": "coordinator,admin", "GET /coordinate/services/import": "coordinator,admin",
+	"POST /coordinate/services/import": "coordinator,admin", "GET /coordinate/services/:id": "coordinator,admin",
+	"POST /coordinate/services/:id": "coordinator,admin", "POST /coordinate/services/:id/secret": "coordinator,admin",
+	"POST /coordinate/services/:id/fallback": "coordinator,admin", "POST /coordinate/services/:id/unpin": "coordinator,admin",
+	"GET /api/v1/services": "coordinator,admin", "POST /api/v1/services": "coordinator,admin",
+	"POST /api/v1/services/import": "coordinator,admin", "GET /api/v1/services/:id": "coordinator,admin",
+	"PATCH /api/v1/services/:id": "coordinator,admin",
 }
 
 // TestRoutesAreForWhomTheyShouldBe compares every route's declared policy with wantAccess.

@@ -40,6 +40,8 @@ type Services struct {
 	Preferences  *domain.Preferences // which emails members get
 	// Freshness: whether offers still stand, and checks due for renewal.
 	Freshness *domain.Freshness
+	// Directory: the formal services needs are escalated to, and their import.
+	Directory *domain.Directory
 }
 
 // Health reports on the database for /readyz.

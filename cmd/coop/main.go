@@ -43,6 +43,7 @@ func commands() []command {
 		{"migrate", "apply pending database migrations, or list them: migrate [up|status]", cmdMigrate},
 		{"user", "manage users: user create --role R --email E --name N (password on stdin)", cmdUser},
 		{"token", "manage API tokens: token create --email E (prints a new bearer token)", cmdToken},
+		{"services", "import formal services from an Open Referral directory: services import FILE|URL", cmdServices},
 		{"match", "run one matcher pass now: match --once [--dry-run] [--json]", cmdMatch},
 		{"seed", "fill the database with a synthetic community for load tests: seed --members N --offers N --requests N", cmdSeed},
 		{"demo", "run a demo co-op on a fresh temporary database, with sign-ins printed", cmdDemo},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,7 @@ import (
 	"github.com/coop-exchange/coop/app"
 	"github.com/coop-exchange/coop/domain"
 	"github.com/coop-exchange/coop/domain/matching"
+	"github.com/coop-exchange/coop/domain/openreferral"
 	"github.com/coop-exchange/coop/domain/store"
 	"github.com/coop-exchange/coop/email"
 	"github.com/coop-exchange/coop/jobs"
@@ -86,8 +88,13 @@ func services(st *store.Store, hasher domain.PasswordHasher, loc *time.Location,
 		// Checks and concerns.
 		Safeguarding: domain.NewSafeguarding(st, st, audit, clock, loc),
 		Preferences:  domain.NewPreferences(st, audit, clock),
+		// The directory of formal services; feeds are fetched with a time limit.
+		Directory: domain.NewDirectory(st, st, st, audit, clock, openreferral.MustNewReader(), &http.Client{Timeout: feedTimeout}),
 	}, limiter
 }
+
+// feedTimeout bounds each request to a directory's feed.
+const feedTimeout = time.Minute
 
 // platform is everything serve runs: the web server and the scheduler over one store.
 type platform struct {

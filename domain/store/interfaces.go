@@ -15,4 +15,5 @@ var (
 	_ domain.ProposalStore  = (*Store)(nil)
 
 	_ domain.PreferenceStore = (*Store)(nil)
+	_ domain.DirectoryStore  = (*Store)(nil)
 )
