@@ -220,7 +220,7 @@ func (in ServiceInput) Validate(v *ValidationError, areas []Area) {
 	}
 	checkEmail(v, "email", in.Email, false)
 	if in.WebhookURL != "" {
-		if msg := CheckWebhookURL(in.WebhookURL); msg != "" {
+		if msg := webhookURLProblem(in.WebhookURL); msg != "" {
 			v.Add("webhook_url", "%s", msg)
 		}
 	}
@@ -232,9 +232,10 @@ func checkAge(v *ValidationError, field string, age *int) {
 	}
 }
 
-// CheckWebhookURL says what is wrong with a webhook address, or "" when it can be used:
+// webhookURLProblem says, for the services form, what is wrong with a webhook address, or ""
+// when it can be used (the rule of CheckWebhookURL, in words for a coordinator):
 // https://, or http:// only to this machine (localhost, 127.0.0.1), for testing.
-func CheckWebhookURL(raw string) string {
+func webhookURLProblem(raw string) string {
 	if len(raw) > maxWebhookURLLen {
 		return fmt.Sprintf("The webhook address must be %d characters or fewer", maxWebhookURLLen)
 	}

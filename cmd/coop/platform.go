@@ -142,7 +142,7 @@ func newPlatform(ctx context.Context, cfg Config, st *store.Store, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	deliverer, err := newDeliverer(cfg, st, noWebhookSecrets{}, log.With("job", "deliver"))
+	deliverer, err := newDeliverer(cfg, st, st, log.With("job", "deliver"))
 	if err != nil {
 		return nil, err
 	}
@@ -178,15 +178,6 @@ func newDeliverer(cfg Config, st *store.Store, secrets jobs.WebhookSecrets, log 
 		domain.ChannelWebhook: jobs.NewWebhookSender(secrets, jobs.WebhookOptions{UserAgent: "Coop-Webhooks/1 (+" + cfg.BaseURL.String() + ")"}),
 	}
 	return jobs.NewDeliverer(st, senders, nil, nil, log), nil
-}
-
-// noWebhookSecrets stands in for the formal services directory, which keeps each service's webhook
-// secret and is passed to newDeliverer in its place once it exists. Until then nothing writes a
-// webhook; one that were written would be retried for a day, then failed with a notice.
-type noWebhookSecrets struct{}
-
-func (noWebhookSecrets) WebhookSecret(_ context.Context, serviceID int64) (string, error) {
-	return "", fmt.Errorf("no secret for service %d", serviceID)
 }
 
 // keepMatcherRecords is how long the matcher's passes, the notices to coordinators and the

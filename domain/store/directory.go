@@ -275,6 +275,9 @@ func (s *Store) WebhookSecret(ctx context.Context, id int64) (string, error) {
 	if err := s.conn(ctx).Select("id", "webhook_secret").Take(&r, id).Error; err != nil {
 		return "", fmt.Errorf("store: unable to read the webhook secret of service %d: %w", id, translate(err))
 	}
+	if r.WebhookSecret == "" {
+		return "", fmt.Errorf("store: service %d has no webhook secret to sign with", id)
+	}
 	return r.WebhookSecret, nil
 }
 
