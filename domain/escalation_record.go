@@ -38,9 +38,9 @@ type EscalationRecord struct {
 	NHSNumber string // only if given; never required
 
 	// The consent to pass the need on.
-	ConsentWording  string
-	ConsentGivenAt  time.Time
-	ConsentContact  bool // the first name and phone number may be shared too
+	ConsentWording   string
+	ConsentGivenAt   time.Time
+	ConsentContact   bool   // the first name and phone number may be shared too
 	ConsentRecipient string // the kind of recipient it names: "formal services (council, NHS, charities)"
 
 	// The service it was sent to.

@@ -60,6 +60,8 @@ type PassReport struct {
 	Timed domain.TimedCounts
 	// LetThrough counts proposals that went straight to the two people (no moderation).
 	LetThrough int
+	// Escalation is what the escalation step did after the pass.
+	Escalation domain.EscalationCounts
 }
 
 // Lifecycle moves matches on as time passes, and lets a pass's proposals in categories that
@@ -75,10 +77,24 @@ type Matcher struct {
 	store     PassStore
 	locker    Locker
 	lifecycle Lifecycle
+	escalator Escalator
 	loc       *time.Location
 	now       func() time.Time
 	log       *slog.Logger
 	metrics   *MatchMetrics
+}
+
+// Escalator passes requests the community has not met in time to formal services.
+type Escalator interface {
+	EscalateDue(ctx context.Context) (domain.EscalationCounts, error)
+}
+
+// WithEscalation makes each pass end with the escalation step (after matching; the requests it
+// considers start in the future, so expiry, which takes those whose start has passed, never
+// meets them).
+func (m *Matcher) WithEscalation(e Escalator) *Matcher {
+	m.escalator = e
+	return m
 }
 
 // WithLifecycle makes each pass first run the life cycle's timed steps (so that requests whose
@@ -221,6 +237,11 @@ func (m *Matcher) run(ctx context.Context, opt PassOptions) (PassReport, error) 
 		// Written after the pass: a failure here leaves proposals for a coordinator, never lost.
 		if rep.LetThrough, err = m.lifecycle.LetThrough(ctx, rep.ID); err != nil {
 			return rep, fmt.Errorf("let proposals through: %w", err)
+		}
+	}
+	if m.escalator != nil {
+		if rep.Escalation, err = m.escalator.EscalateDue(ctx); err != nil {
+			return rep, fmt.Errorf("escalation step: %w", err)
 		}
 	}
 	return rep, nil

@@ -48,7 +48,7 @@ solver, to compare the two.`, io)
 		return fmt.Errorf("the database is not ready (run coop migrate first): %w", err)
 	}
 	svc, _ := services(st, domain.PasswordHasher{}, cfg.Location, cfg.AnswerWithin)
-	m := jobs.NewMatcher(st, st, cfg.Location, nil, log, nil).WithLifecycle(svc.Agreements)
+	m := jobs.NewMatcher(st, st, cfg.Location, nil, log, nil).WithLifecycle(svc.Agreements).WithEscalation(escalations(st, svc, cfg))
 	rep, err := m.Pass(ctx, jobs.PassOptions{DryRun: *dryRun, Greedy: *greedy})
 	if err != nil {
 		return err

@@ -153,7 +153,8 @@ func newPlatform(ctx context.Context, cfg Config, st *store.Store, log *slog.Log
 		return nil, err
 	}
 	matchLog := log.With("job", "match")
-	matcher := jobs.NewMatcher(st, st, cfg.Location, nil, matchLog, jobs.NewMatchMetrics(reg)).WithLifecycle(svc.Agreements)
+	matcher := jobs.NewMatcher(st, st, cfg.Location, nil, matchLog, jobs.NewMatchMetrics(reg)).WithLifecycle(svc.Agreements).
+		WithEscalation(escalations(st, svc, cfg))
 	if err := sched.Add("match", cfg.MatchSchedule, jobs.MatchJob(matcher, matchLog)); err != nil {
 		return nil, fmt.Errorf("COOP_MATCH_SCHEDULE: %w", err)
 	}
@@ -178,6 +179,13 @@ func newDeliverer(cfg Config, st *store.Store, secrets jobs.WebhookSecrets, log 
 		domain.ChannelWebhook: jobs.NewWebhookSender(secrets, jobs.WebhookOptions{UserAgent: "Coop-Webhooks/1 (+" + cfg.BaseURL.String() + ")"}),
 	}
 	return jobs.NewDeliverer(st, senders, nil, nil, log), nil
+}
+
+// escalations builds the escalation step over the directory of formal services. Escalations
+// are sent at once (the design's default); holding them as drafts for review is a co-op setting
+// still to come.
+func escalations(st *store.Store, svc app.Services, cfg Config) *domain.Escalations {
+	return domain.NewEscalations(st, svc.Directory, st, st, svc.Audit, nil, cfg.Location, cfg.BaseURL.String(), false)
 }
 
 // keepMatcherRecords is how long the matcher's passes, the notices to coordinators and the

@@ -1,0 +1,231 @@
+package domain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The escalation step: requests the community has not met by their due time are passed, with
+// their requester's consent, to the formal service that takes them on (or the co-op's fallback),
+// and coordinators are told of those that cannot leave.
+
+// Escalation is one request passed to one formal service.
+type Escalation struct {
+	ID             int64
+	RequestID      int64
+	ServiceID      int64
+	Status         EscalationStatus
+	BusinessStatus string
+	Reason         string
+	StatusReason   string
+	Outcome        string
+	RespondBy      time.Time // zero while a draft
+	SentAt         time.Time // zero while a draft
+	CreatedBy      int64     // 0 for the matcher
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// EscalationStore keeps escalations and finds the requests due for one.
+type EscalationStore interface {
+	// DueRequests lists open requests still ahead of now, with no live match, never escalated
+	// and never reported as unable to leave, that are due by the timings (the oldest due first).
+	DueRequests(ctx context.Context, now time.Time, timings map[Urgency]EscalationTiming, limit int) ([]Request, error)
+	// MarkEscalationAlerted records that coordinators were told the requests cannot be passed on.
+	MarkEscalationAlerted(ctx context.Context, requestIDs []int64, at time.Time) error
+	// CreateEscalation adds an escalation and the first entry of its history; ErrConflict when
+	// the request already has an open escalation, or was passed to that service before.
+	CreateEscalation(ctx context.Context, e *Escalation, first EscalationChange, byID int64) error
+	MoveRequest(ctx context.Context, id int64, to, from RequestStatus, at time.Time) error
+	EnqueueWebhook(ctx context.Context, now time.Time, to string, ev WebhookEvent) error
+	AddNotice(ctx context.Context, n *Notice) error
+	AddNotifications(ctx context.Context, ns []Notification) error
+}
+
+// Router finds the services that take a need on (the directory).
+type Router interface {
+	Route(ctx context.Context, q RouteQuery) (Routing, error)
+}
+
+// EscalationCounts says what one escalation step did.
+type EscalationCounts struct {
+	Sent      int // passed to a service
+	Drafted   int // held for a coordinator's review
+	NoConsent int // due, but the requester did not agree to pass it on: coordinators told
+	NoService int // due, with consent, but no service takes it and no fallback: coordinators told
+	Unsent    int // passed to a service that has no webhook: coordinators told to send the link
+}
+
+// Escalations passes unmet needs to formal services.
+type Escalations struct {
+	store     EscalationStore
+	router    Router
+	catalogue CatalogueStore
+	tx        Transactor
+	audit     *Audit
+	clock     Clock
+	loc       *time.Location
+	baseURL   string
+	// review holds new escalations as drafts for a coordinator to send (the co-op's setting).
+	review bool
+}
+
+// NewEscalations returns the escalation service; baseURL is where services fetch escalations
+// (COOP_BASE_URL), review whether escalations wait for a coordinator.
+func NewEscalations(store EscalationStore, router Router, catalogue CatalogueStore, tx Transactor, audit *Audit, clock Clock,
+	loc *time.Location, baseURL string, review bool) *Escalations {
+	return &Escalations{store: store, router: router, catalogue: catalogue, tx: tx, audit: audit, clock: clock, loc: loc,
+		baseURL: strings.TrimSuffix(baseURL, "/"), review: review}
+}
+
+// Audited escalation actions.
+const (
+	AuditEscalationCreated = "escalation.created"
+	NoticeEscalation       = "escalation"
+	NotifyEscalated        = "request.escalated"
+	escalationBatch        = 500
+	escalationsPage        = "/coordinate/unmatched"
+)
+
+// EscalateDue runs the escalation step at the service's now.
+func (e *Escalations) EscalateDue(ctx context.Context) (EscalationCounts, error) {
+	var c EscalationCounts
+	now := e.clock.now()
+	due, err := e.store.DueRequests(ctx, now, DefaultEscalationTimings, escalationBatch)
+	if err != nil {
+		return c, fmt.Errorf("find requests due for escalation: %w", err)
+	}
+	var noConsent, noService, unsent []int64
+	var unsentNames []string
+	for _, r := range due {
+		if !r.ConsentToEscalate() {
+			noConsent = append(noConsent, r.ID)
+			continue
+		}
+		svc, ok, err := e.route(ctx, r)
+		if err != nil {
+			return c, err
+		}
+		if !ok {
+			noService = append(noService, r.ID)
+			continue
+		}
+		sent, err := e.escalate(ctx, r, svc, now)
+		switch {
+		case errors.Is(err, ErrConflict):
+			continue // escalated meanwhile, by a coordinator or another process
+		case err != nil:
+			return c, fmt.Errorf("escalate request %d: %w", r.ID, err)
+		case !sent:
+			c.Drafted++
+		case svc.WebhookURL == "":
+			c.Sent++
+			unsent = append(unsent, r.ID)
+			unsentNames = append(unsentNames, svc.Name)
+		default:
+			c.Sent++
+		}
+	}
+	c.NoConsent, c.NoService, c.Unsent = len(noConsent), len(noService), len(unsent)
+	if len(noConsent)+len(noService) > 0 {
+		if err := e.store.MarkEscalationAlerted(ctx, append(append([]int64{}, noConsent...), noService...), now); err != nil {
+			return c, err
+		}
+	}
+	if msg := escalationNotice(c, unsentNames); msg != "" {
+		if err := e.store.AddNotice(ctx, &Notice{Kind: NoticeEscalation, Message: msg, Link: escalationsPage, CreatedAt: now}); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// route picks where a request goes: the highest-priority service that takes it on, else the
+// fallback.
+func (e *Escalations) route(ctx context.Context, r Request) (Service, bool, error) {
+	cat, err := e.catalogue.Category(ctx, r.CategoryID)
+	if err != nil {
+		return Service{}, false, err
+	}
+	routing, err := e.router.Route(ctx, RouteQuery{Category: cat, AreaID: r.AreaID})
+	if err != nil {
+		return Service{}, false, err
+	}
+	if len(routing.Services) > 0 {
+		return routing.Services[0], true, nil
+	}
+	if routing.Fallback != nil {
+		return *routing.Fallback, true, nil
+	}
+	return Service{}, false, nil
+}
+
+// escalate writes the escalation, its history, the request's new status, the message to the
+// service and the requester's notification in one transaction; sent is false for a draft.
+func (e *Escalations) escalate(ctx context.Context, r Request, svc Service, now time.Time) (bool, error) {
+	sent := !e.review
+	due := EscalationDue(r, nil)
+	esc := Escalation{RequestID: r.ID, ServiceID: svc.ID, Status: EscalationDraft, CreatedAt: now, UpdatedAt: now,
+		Reason: "No helper was found in the community by " + due.In(e.loc).Format("15:04 on Monday 2 January") + "."}
+	if sent {
+		esc.Status, esc.SentAt, esc.RespondBy = EscalationRequested, now, RespondBy(r.Urgency, now)
+	}
+	system := SystemActor("the matcher")
+	err := e.tx.Transact(ctx, func(ctx context.Context) error {
+		first := EscalationChange{At: now, Status: esc.Status, By: system.Name, Side: SideCoop, Note: esc.Reason}
+		if err := e.store.CreateEscalation(ctx, &esc, first, 0); err != nil {
+			return err
+		}
+		if err := e.store.MoveRequest(ctx, r.ID, RequestEscalated, RequestOpen, now); err != nil {
+			return err
+		}
+		if err := e.audit.Record(ctx, system, AuditEscalationCreated, "escalation", esc.ID,
+			map[string]string{"request": fmt.Sprint(r.ID), "service": svc.Name, "status": string(esc.Status)}); err != nil {
+			return err
+		}
+		if !sent {
+			return nil
+		}
+		if svc.WebhookURL != "" {
+			if err := e.store.EnqueueWebhook(ctx, now, svc.WebhookURL, WebhookEvent{ServiceID: svc.ID, Event: WebhookEscalationRequested,
+				EscalationID: esc.ID, Status: string(esc.Status), URL: e.baseURL + fmt.Sprintf("/api/v1/escalations/%d", esc.ID)}); err != nil {
+				return err
+			}
+		}
+		when := r.Start.In(e.loc).Format("Monday 2 January, 15:04")
+		return e.store.AddNotifications(ctx, []Notification{{MemberID: r.MemberID, Kind: NotifyEscalated, CreatedAt: now,
+			Link:    fmt.Sprintf("/requests/%d", r.ID),
+			Message: fmt.Sprintf("No neighbour was found in time for your request on %s, so, as you agreed, it has been passed to %s. We will tell you when they answer.", when, svc.Name)}})
+	})
+	return sent, err
+}
+
+// escalationNotice tells coordinators what the step could not do on its own.
+func escalationNotice(c EscalationCounts, unsent []string) string {
+	var parts []string
+	if c.NoConsent > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s due to be passed to a formal service, but the person did not agree to that: find a helper or contact them.",
+			c.NoConsent, pluralWord(c.NoConsent, "request is", "requests are")))
+	}
+	if c.NoService > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s due to be passed on, but no formal service takes it on and no fallback is set.",
+			c.NoService, pluralWord(c.NoService, "request is", "requests are")))
+	}
+	if c.Drafted > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s waiting for your review before it is sent.", c.Drafted, pluralWord(c.Drafted, "escalation is", "escalations are")))
+	}
+	if len(unsent) > 0 {
+		parts = append(parts, fmt.Sprintf("Passed to services with no webhook, which need the link by email: %s.", strings.Join(unsent, ", ")))
+	}
+	return strings.Join(parts, " ")
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,106 @@
+package domain_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coop-exchange/coop/domain"
+	"github.com/coop-exchange/coop/domain/store"
+	"github.com/coop-exchange/coop/domain/store/storetest"
+)
+
+// TestTheEscalationStep: requests nobody met by their due time are passed, with consent, to
+// the service that takes them on, once; coordinators hear of those that cannot leave.
+func TestTheEscalationStep(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		w := newAgreeWorld(t, st)
+		dir := newDirectory(t, w.world)
+		clock := domain.Clock(func() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now })
+		esc := domain.NewEscalations(st, dir, st, st, w.audit, clock, london, "https://coop.example.org", false)
+		transport, err := st.CategoryBySlug(ctx, "transport")
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, _, err := dir.Create(ctx, w.coord, domain.ServiceInput{Name: "Riverside Community Transport", Organisation: "Riverside Council",
+			TaxonomyTerms: transport.TaxonomyTerms, AreaIDs: []int64{w.area.ID}, Priority: 10,
+			WebhookURL: "https://referrals.riverside.example/coop", Active: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ask := func(what string, start time.Time, urgency string, consent bool) domain.Request {
+			t.Helper()
+			reqs, err := w.x.AskForSupport(ctx, w.annA, domain.RequestInput{Category: "transport", Description: what,
+				Start: start, End: start.Add(2 * time.Hour), Urgency: urgency, ConsentToEscalate: consent})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return reqs[0]
+		}
+		// Posted Monday 09:00; both urgent, Tuesday afternoon: due at 11:00.
+		withConsent := ask("A lift home from hospital", at(3, 14, 0), "urgent", true)
+		without := ask("A lift to the pharmacy", at(3, 15, 0), "urgent", false)
+		later := ask("A lift to the dentist", at(20, 10, 0), "routine", true) // due Thursday
+
+		w.now = at(2, 10, 59).UTC()
+		if c, err := esc.EscalateDue(ctx); err != nil || c != (domain.EscalationCounts{}) {
+			t.Fatalf("before the due time: %+v (%v)", c, err)
+		}
+		w.now = at(2, 11, 0).UTC()
+		c, err := esc.EscalateDue(ctx)
+		if err != nil || c.Sent != 1 || c.NoConsent != 1 {
+			t.Fatalf("at the due time: %+v (%v)", c, err)
+		}
+		got, err := st.RequestEscalations(ctx, withConsent.ID)
+		if err != nil || len(got) != 1 || got[0].ServiceID != svc.ID || got[0].Status != domain.EscalationRequested ||
+			!got[0].RespondBy.Equal(w.now.Add(4*time.Hour)) {
+			t.Fatalf("the escalation: %+v (%v)", got, err)
+		}
+		if r, _ := st.Request(ctx, withConsent.ID); r.Status != domain.RequestEscalated {
+			t.Errorf("the escalated request is %s", r.Status)
+		}
+		if none, _ := st.RequestEscalations(ctx, without.ID); len(none) != 0 {
+			t.Errorf("a request without consent left the co-op: %+v", none)
+		}
+		// The webhook is queued, carrying nothing about the person.
+		msgs, err := st.ListOutbox(ctx, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var hook string
+		for _, m := range msgs {
+			if m.Channel == domain.ChannelWebhook {
+				hook = string(m.Payload)
+			}
+		}
+		if !strings.Contains(hook, `"escalation.requested"`) || !strings.Contains(hook, "https://coop.example.org/api/v1/escalations/") ||
+			strings.Contains(hook, "Ann") || strings.Contains(hook, "hospital") {
+			t.Errorf("the webhook body: %s", hook)
+		}
+		notices, err := st.Notices(ctx, 5)
+		if err != nil || len(notices) == 0 || !strings.Contains(notices[0].Message, "did not agree") {
+			t.Errorf("coordinators were told %+v (%v)", notices, err)
+		}
+		if ns := w.unread(t, w.annA); len(ns) == 0 || !strings.Contains(ns[0].Message, "Riverside Community Transport") {
+			t.Errorf("the requester was told %+v", ns)
+		}
+		// Nothing twice: the next run finds nothing new.
+		if c, err := esc.EscalateDue(ctx); err != nil || c != (domain.EscalationCounts{}) {
+			t.Errorf("a second run: %+v (%v)", c, err)
+		}
+		// With the service gone, the later one has nowhere to go, and coordinators are told.
+		inactive := false
+		if _, err := dir.Update(ctx, w.coord, svc.ID, domain.ServicePatch{Active: &inactive}); err != nil {
+			t.Fatal(err)
+		}
+		w.now = at(5, 9, 0).UTC()
+		if c, err := esc.EscalateDue(ctx); err != nil || c.NoService != 1 {
+			t.Errorf("with nowhere to go: %+v (%v)", c, err)
+		}
+		if none, _ := st.RequestEscalations(ctx, later.ID); len(none) != 0 {
+			t.Errorf("escalated with nowhere to go: %+v", none)
+		}
+	})
+}

@@ -1,0 +1,124 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/coop-exchange/coop/domain"
+)
+
+var _ domain.EscalationStore = (*Store)(nil)
+
+type escalationRow struct {
+	ID               int64 `gorm:"primaryKey"`
+	RequestID        int64
+	ServiceID        int64
+	Status           string
+	BusinessStatus   string
+	Reason           string
+	StatusReason     string
+	Outcome          string
+	RespondBy        *time.Time
+	SentAt           *time.Time
+	CreatedBy        *int64
+	CreatedAt        time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt        time.Time `gorm:"autoUpdateTime:false"`
+	OverdueAlertedAt *time.Time
+}
+
+func (escalationRow) TableName() string { return "escalations" }
+
+type escalationChangeRow struct {
+	ID             int64 `gorm:"primaryKey"`
+	EscalationID   int64
+	At             time.Time
+	Status         string
+	BusinessStatus string
+	Side           string
+	ByID           *int64
+	ByName         string
+	Note           string
+}
+
+func (escalationChangeRow) TableName() string { return "escalation_history" }
+
+// dueRequestsSQL finds the open requests due for escalation at a time: still ahead, with no live
+// match, never escalated nor reported, and past the earlier of posted + wait and start - lead
+// for their urgency (the arguments give both, urgent, soon and routine in turn).
+const dueRequestsSQL = `r.status = 'open' AND r.start_at > ? AND r.escalation_alerted_at IS NULL
+	AND NOT EXISTS (SELECT 1 FROM matches x WHERE x.request_id = r.id AND x.status IN ('proposed', 'approved', 'accepted'))
+	AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.request_id = r.id)
+	AND ((r.urgency = 'urgent' AND (r.created_at <= ? OR r.start_at <= ?))
+	  OR (r.urgency = 'soon' AND (r.created_at <= ? OR r.start_at <= ?))
+	  OR (r.urgency = 'routine' AND (r.created_at <= ? OR r.start_at <= ?)))`
+
+// DueRequests lists the open requests due for escalation; see domain.EscalationStore.
+func (s *Store) DueRequests(ctx context.Context, now time.Time, timings map[domain.Urgency]domain.EscalationTiming, limit int) ([]domain.Request, error) {
+	at := now.UTC()
+	args := []any{at}
+	for _, u := range []domain.Urgency{domain.Urgent, domain.Soon, domain.Routine} {
+		t := timings[u]
+		args = append(args, at.Add(-t.Wait), at.Add(t.Lead))
+	}
+	var rows []requestRow
+	if err := s.conn(ctx).Table("requests r").Select("r.*").Where(dueRequestsSQL, args...).
+		Order("r.start_at, r.id").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: unable to find requests due for escalation: %w", translate(err))
+	}
+	out := make([]domain.Request, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+// MarkEscalationAlerted records that coordinators were told the requests cannot be passed on.
+func (s *Store) MarkEscalationAlerted(ctx context.Context, requestIDs []int64, at time.Time) error {
+	for start := 0; start < len(requestIDs); start += valuesBatch {
+		chunk := requestIDs[start:min(start+valuesBatch, len(requestIDs))]
+		if err := s.conn(ctx).Model(&requestRow{}).Where("id IN ?", chunk).Update("escalation_alerted_at", at.UTC()).Error; err != nil {
+			return fmt.Errorf("store: unable to record escalation alerts: %w", translate(err))
+		}
+	}
+	return nil
+}
+
+// CreateEscalation adds an escalation with the first entry of its history.
+func (s *Store) CreateEscalation(ctx context.Context, e *domain.Escalation, first domain.EscalationChange, byID int64) error {
+	row := escalationRow{RequestID: e.RequestID, ServiceID: e.ServiceID, Status: string(e.Status), BusinessStatus: e.BusinessStatus,
+		Reason: e.Reason, StatusReason: e.StatusReason, Outcome: e.Outcome, RespondBy: nullTime(e.RespondBy), SentAt: nullTime(e.SentAt),
+		CreatedBy: nullID(e.CreatedBy), CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC()}
+	return s.Transact(ctx, func(ctx context.Context) error {
+		if err := s.conn(ctx).Create(&row).Error; err != nil {
+			err = translate(err)
+			if err == domain.ErrDuplicate {
+				err = domain.ErrConflict
+			}
+			return fmt.Errorf("store: unable to escalate request %d to service %d: %w", e.RequestID, e.ServiceID, err)
+		}
+		e.ID = row.ID
+		h := escalationChangeRow{EscalationID: row.ID, At: first.At.UTC(), Status: string(first.Status), BusinessStatus: first.BusinessStatus,
+			Side: string(first.Side), ByID: nullID(byID), ByName: first.By, Note: first.Note}
+		if err := s.conn(ctx).Create(&h).Error; err != nil {
+			return fmt.Errorf("store: unable to record the history of escalation %d: %w", row.ID, translate(err))
+		}
+		return nil
+	})
+}
+
+// RequestEscalations lists a request's escalations, oldest first, with their history.
+func (s *Store) RequestEscalations(ctx context.Context, requestID int64) ([]domain.Escalation, error) {
+	var rows []escalationRow
+	if err := s.conn(ctx).Where("request_id = ?", requestID).Order("id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: unable to read the escalations of request %d: %w", requestID, translate(err))
+	}
+	out := make([]domain.Escalation, len(rows))
+	for i, r := range rows {
+		out[i] = domain.Escalation{ID: r.ID, RequestID: r.RequestID, ServiceID: r.ServiceID, Status: domain.EscalationStatus(r.Status),
+			BusinessStatus: r.BusinessStatus, Reason: r.Reason, StatusReason: r.StatusReason, Outcome: r.Outcome,
+			RespondBy: derefTime(r.RespondBy), SentAt: derefTime(r.SentAt), CreatedBy: deref(r.CreatedBy),
+			CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	}
+	return out, nil
+}
