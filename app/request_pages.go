@@ -205,6 +205,17 @@ func (s *Server) renderRequest(c *fiber.Ctx, status int, fp formPage) error {
 		}
 		data["Matches"] = ms
 	}
+	if v.Full && s.svc.Escalations != nil {
+		es, err := s.svc.Escalations.ForRequest(ctx, by, v.Request)
+		if err != nil {
+			return err
+		}
+		var stories []string
+		for _, e := range es {
+			stories = append(stories, e.Story(s.cfg.Location))
+		}
+		data["Escalations"] = stories
+	}
 	if me := currentMember(c); me.AreaID != 0 && !v.Full {
 		data["FromArea"] = me.AreaID
 	}

@@ -42,6 +42,8 @@ type Services struct {
 	Freshness *domain.Freshness
 	// Directory: the formal services needs are escalated to, and their import.
 	Directory *domain.Directory
+	// Escalations to formal services, as requesters and coordinators see them.
+	Escalations *domain.Escalations
 }
 
 // Health reports on the database for /readyz.

@@ -43,7 +43,50 @@ type EscalationStore interface {
 	EnqueueWebhook(ctx context.Context, now time.Time, to string, ev WebhookEvent) error
 	AddNotice(ctx context.Context, n *Notice) error
 	AddNotifications(ctx context.Context, ns []Notification) error
+	// Unanswered lists escalations sent and still requested (not acknowledged) whose respond-by
+	// time has passed, not yet reported; MarkOverdueAlerted records that they were.
+	Unanswered(ctx context.Context, now time.Time) ([]EscalationListing, error)
+	MarkOverdueAlerted(ctx context.Context, ids []int64, at time.Time) error
+	RequestEscalations(ctx context.Context, requestID int64) ([]EscalationListing, error)
 }
+
+// EscalationListing is an escalation with the name of its service.
+type EscalationListing struct {
+	Escalation
+	ServiceName string
+}
+
+// Story tells an escalation in plain words for the requester and coordinators: "Passed to
+// Riverside Adult Social Care on 3 March; accepted on 4 March".
+func (l EscalationListing) Story(loc *time.Location) string {
+	day := func(t time.Time) string { return t.In(loc).Format("2 January") }
+	if l.Status == EscalationDraft {
+		return "Ready to pass to " + l.ServiceName + ", waiting for a coordinator to send it"
+	}
+	s := "Passed to " + l.ServiceName + " on " + day(l.SentAt)
+	if l.BusinessStatus == BusinessAcknowledged && l.Status == EscalationRequested {
+		s += "; they have seen it"
+	}
+	if l.Status != EscalationRequested {
+		s += "; " + strings.ToLower(l.Status.Label()[:1]) + l.Status.Label()[1:] + " on " + day(l.UpdatedAt)
+	}
+	return s
+}
+
+// ForRequest lists a request's escalations for its member or a coordinator.
+func (e *Escalations) ForRequest(ctx context.Context, by Actor, r Request) ([]EscalationListing, error) {
+	if !owns(by, r.MemberID) {
+		return nil, ErrForbidden
+	}
+	out, err := e.store.RequestEscalations(ctx, r.ID)
+	if err != nil {
+		return nil, fmt.Errorf("escalations of request %d: %w", r.ID, err)
+	}
+	return out, nil
+}
+
+// Location is the co-op's time zone, for wording dates.
+func (e *Escalations) Location() *time.Location { return e.loc }
 
 // Router finds the services that take a need on (the directory).
 type Router interface {
@@ -57,6 +100,8 @@ type EscalationCounts struct {
 	NoConsent int // due, but the requester did not agree to pass it on: coordinators told
 	NoService int // due, with consent, but no service takes it and no fallback: coordinators told
 	Unsent    int // passed to a service that has no webhook: coordinators told to send the link
+	// Unanswered: sent escalations not acknowledged by their respond-by time, reported.
+	Unanswered int
 }
 
 // Escalations passes unmet needs to formal services.
@@ -132,6 +177,26 @@ func (e *Escalations) EscalateDue(ctx context.Context) (EscalationCounts, error)
 	c.NoConsent, c.NoService, c.Unsent = len(noConsent), len(noService), len(unsent)
 	if len(noConsent)+len(noService) > 0 {
 		if err := e.store.MarkEscalationAlerted(ctx, append(append([]int64{}, noConsent...), noService...), now); err != nil {
+			return c, err
+		}
+	}
+	late, err := e.store.Unanswered(ctx, now)
+	if err != nil {
+		return c, fmt.Errorf("find unanswered escalations: %w", err)
+	}
+	if len(late) > 0 {
+		ids := make([]int64, len(late))
+		var names []string
+		for i, l := range late {
+			ids[i] = l.ID
+			names = append(names, fmt.Sprintf("%s (request %d)", l.ServiceName, l.RequestID))
+		}
+		if err := e.store.MarkOverdueAlerted(ctx, ids, now); err != nil {
+			return c, err
+		}
+		c.Unanswered = len(late)
+		unanswered := fmt.Sprintf("No answer by the time asked from: %s. You can send each to the next service.", strings.Join(names, ", "))
+		if err := e.store.AddNotice(ctx, &Notice{Kind: NoticeEscalation, Message: unanswered, Link: escalationsPage, CreatedAt: now}); err != nil {
 			return c, err
 		}
 	}

@@ -86,9 +86,22 @@ func TestTheEscalationStep(t *testing.T) {
 		if ns := w.unread(t, w.annA); len(ns) == 0 || !strings.Contains(ns[0].Message, "Riverside Community Transport") {
 			t.Errorf("the requester was told %+v", ns)
 		}
+		if got[0].ServiceName != "Riverside Community Transport" || !strings.HasPrefix(got[0].Story(london), "Passed to Riverside Community Transport on 2 March") {
+			t.Errorf("the requester reads %q", got[0].Story(london))
+		}
 		// Nothing twice: the next run finds nothing new.
 		if c, err := esc.EscalateDue(ctx); err != nil || c != (domain.EscalationCounts{}) {
 			t.Errorf("a second run: %+v (%v)", c, err)
+		}
+		// No answer by the respond-by time: coordinators are told, once.
+		w.now = at(2, 15, 0).UTC()
+		for i, want := range []int{1, 0} {
+			if c, err := esc.EscalateDue(ctx); err != nil || c.Unanswered != want {
+				t.Errorf("run %d after the respond-by time: %+v (%v)", i, c, err)
+			}
+		}
+		if notices, _ := st.Notices(ctx, 1); len(notices) == 0 || !strings.Contains(notices[0].Message, "No answer by the time asked from: Riverside Community Transport") {
+			t.Errorf("coordinators were told %+v", notices)
 		}
 		// With the service gone, the later one has nowhere to go, and coordinators are told.
 		inactive := false

@@ -121,6 +121,7 @@ func newPlatform(ctx context.Context, cfg Config, st *store.Store, log *slog.Log
 		}
 	}
 	svc, limiter := services(st, hasher, cfg.Location, cfg.AnswerWithin)
+	svc.Escalations = escalations(st, svc, cfg)
 	// The one-click "still available" links are signed with the platform's key, like its forms.
 	svc.Freshness = domain.NewFreshness(st, st, st, svc.Audit, nil, cfg.Location, []byte(secret))
 	reg := prometheus.NewRegistry()
@@ -154,7 +155,7 @@ func newPlatform(ctx context.Context, cfg Config, st *store.Store, log *slog.Log
 	}
 	matchLog := log.With("job", "match")
 	matcher := jobs.NewMatcher(st, st, cfg.Location, nil, matchLog, jobs.NewMatchMetrics(reg)).WithLifecycle(svc.Agreements).
-		WithEscalation(escalations(st, svc, cfg))
+		WithEscalation(svc.Escalations)
 	if err := sched.Add("match", cfg.MatchSchedule, jobs.MatchJob(matcher, matchLog)); err != nil {
 		return nil, fmt.Errorf("COOP_MATCH_SCHEDULE: %w", err)
 	}

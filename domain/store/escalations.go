@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/coop-exchange/coop/domain"
 )
 
@@ -107,18 +109,66 @@ func (s *Store) CreateEscalation(ctx context.Context, e *domain.Escalation, firs
 	})
 }
 
-// RequestEscalations lists a request's escalations, oldest first, with their history.
-func (s *Store) RequestEscalations(ctx context.Context, requestID int64) ([]domain.Escalation, error) {
+func (r escalationRow) domain() domain.Escalation {
+	return domain.Escalation{ID: r.ID, RequestID: r.RequestID, ServiceID: r.ServiceID, Status: domain.EscalationStatus(r.Status),
+		BusinessStatus: r.BusinessStatus, Reason: r.Reason, StatusReason: r.StatusReason, Outcome: r.Outcome,
+		RespondBy: derefTime(r.RespondBy), SentAt: derefTime(r.SentAt), CreatedBy: deref(r.CreatedBy),
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+func (s *Store) escalationListings(ctx context.Context, db *gorm.DB) ([]domain.EscalationListing, error) {
 	var rows []escalationRow
-	if err := s.conn(ctx).Where("request_id = ?", requestID).Order("id").Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("store: unable to read the escalations of request %d: %w", requestID, translate(err))
+	if err := db.Order("id").Find(&rows).Error; err != nil {
+		return nil, translate(err)
 	}
-	out := make([]domain.Escalation, len(rows))
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, 0, len(rows))
+	for _, r := range rows {
+		ids = append(ids, r.ServiceID)
+	}
+	var names []struct {
+		ID   int64
+		Name string
+	}
+	if err := s.conn(ctx).Table("services").Select("id, name").Where("id IN ?", ids).Scan(&names).Error; err != nil {
+		return nil, translate(err)
+	}
+	byID := map[int64]string{}
+	for _, n := range names {
+		byID[n.ID] = n.Name
+	}
+	out := make([]domain.EscalationListing, len(rows))
 	for i, r := range rows {
-		out[i] = domain.Escalation{ID: r.ID, RequestID: r.RequestID, ServiceID: r.ServiceID, Status: domain.EscalationStatus(r.Status),
-			BusinessStatus: r.BusinessStatus, Reason: r.Reason, StatusReason: r.StatusReason, Outcome: r.Outcome,
-			RespondBy: derefTime(r.RespondBy), SentAt: derefTime(r.SentAt), CreatedBy: deref(r.CreatedBy),
-			CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+		out[i] = domain.EscalationListing{Escalation: r.domain(), ServiceName: byID[r.ServiceID]}
 	}
 	return out, nil
+}
+
+// RequestEscalations lists a request's escalations, oldest first, with their services' names.
+func (s *Store) RequestEscalations(ctx context.Context, requestID int64) ([]domain.EscalationListing, error) {
+	out, err := s.escalationListings(ctx, s.conn(ctx).Where("request_id = ?", requestID))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read the escalations of request %d: %w", requestID, err)
+	}
+	return out, nil
+}
+
+// Unanswered lists sent escalations nobody acknowledged by their respond-by time, not yet reported.
+func (s *Store) Unanswered(ctx context.Context, now time.Time) ([]domain.EscalationListing, error) {
+	out, err := s.escalationListings(ctx, s.conn(ctx).Where("status = ? AND business_status = '' AND respond_by <= ? AND overdue_alerted_at IS NULL",
+		string(domain.EscalationRequested), now.UTC()).Limit(500))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to find unanswered escalations: %w", err)
+	}
+	return out, nil
+}
+
+// MarkOverdueAlerted records that coordinators were told the escalations went unanswered.
+func (s *Store) MarkOverdueAlerted(ctx context.Context, ids []int64, at time.Time) error {
+	if err := s.conn(ctx).Model(&escalationRow{}).Where("id IN ?", ids).Update("overdue_alerted_at", at.UTC()).Error; err != nil {
+		return fmt.Errorf("store: unable to record unanswered escalations: %w", translate(err))
+	}
+	return nil
 }
