@@ -252,7 +252,7 @@ func (b *builder) serviceRequest() ServiceRequest {
 		sr.ReasonCode = []CodeableConcept{{Text: r}}
 	}
 	if t := text(rec.Tried); t != "" {
-		sr.Note = append(sr.Note, Annotation{AuthorString: b.coopName(), Text: "What the co-op tried: " + t})
+		sr.Note = append(sr.Note, Annotation{AuthorString: b.coopName(), Text: markdown("What the co-op tried: " + t)})
 	}
 	if rec.ForSomeoneElse {
 		sr.Note = append(sr.Note, Annotation{AuthorString: b.coopName(),
@@ -371,7 +371,7 @@ func historyNote(c domain.EscalationChange) Annotation {
 			author += " (" + side + ")"
 		}
 	}
-	return Annotation{AuthorString: author, Time: dateTime(c.At), Text: strings.Join(parts, " ")}
+	return Annotation{AuthorString: author, Time: dateTime(c.At), Text: markdown(strings.Join(parts, " "))}
 }
 
 func sideName(s domain.Side) string {
@@ -413,10 +413,10 @@ func (b *builder) consent() Consent {
 	if recipient == "" {
 		recipient = "formal services"
 	}
-	contact := "Not covered: the service is not given the person's first name or phone number."
+	contact := "not covered: the service is not given the person's first name or phone number."
 	contactType := "deny"
 	if rec.ConsentContact {
-		contact = "Covered: the service may have the person's first name and phone number, to contact them."
+		contact = "covered: the service may have the person's first name and phone number, to contact them."
 		contactType = "permit"
 	}
 	wording := text(rec.ConsentWording)
@@ -442,7 +442,7 @@ func (b *builder) consent() Consent {
 			Code: []CodeableConcept{{Text: "The need: what is needed, when, the area and how urgent it is"}},
 			Provision: []ConsentProvision{{
 				Type: contactType,
-				Code: []CodeableConcept{{Text: "Contact details (first name and phone number). " + contact}},
+				Code: []CodeableConcept{{Text: "Contact details are " + contact}},
 			}},
 		},
 	}
@@ -462,7 +462,7 @@ func consentNarrative(given time.Time, wording, recipient, contact string) strin
 	if wording != "" {
 		s.WriteString("<p>Wording agreed to: " + html.EscapeString(wording) + "</p>")
 	}
-	s.WriteString("<p>Contact details: " + html.EscapeString(contact) + "</p></div>")
+	s.WriteString("<p>Contact details are " + html.EscapeString(contact) + "</p></div>")
 	return s.String()
 }
 
@@ -481,6 +481,13 @@ func text(s string) string {
 		return r
 	}, s)
 	return strings.TrimSpace(s)
+}
+
+// markdown makes plain text safe where FHIR takes markdown (Annotation.text): a receiver that
+// renders it must not meet raw HTML from people's notes, so "<" is escaped as CommonMark allows,
+// which leaves the text readable unrendered.
+func markdown(plain string) string {
+	return strings.ReplaceAll(plain, "<", `\<`)
 }
 
 // dateTime is a time as a FHIR dateTime, in UTC to the second, or "" for the zero time.
