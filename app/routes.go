@@ -153,6 +153,8 @@ func (s *Server) registerRoutes() {
 	s.post("/api/v1/matches/:id/feedback", posters, s.apiMatchAction(feedbackStep))
 	s.get("/api/v1/members/:id/statement", posters, s.apiStatement)
 	s.get("/api/v1/notifications", signedIn, s.apiNotifications)
+	s.get("/api/v1/escalations", coordinators, s.apiEscalations)
+	s.get("/api/v1/escalations/:id", coordinators, s.apiEscalation)
 
 	// Safeguarding checks and concerns (routes_safeguarding.go).
 	s.registerSafeguardingRoutes()

@@ -107,6 +107,7 @@ type EscalationCounts struct {
 // Escalations passes unmet needs to formal services.
 type Escalations struct {
 	store     EscalationStore
+	reader    EscalationReader
 	router    Router
 	catalogue CatalogueStore
 	tx        Transactor
@@ -120,9 +121,9 @@ type Escalations struct {
 
 // NewEscalations returns the escalation service; baseURL is where services fetch escalations
 // (COOP_BASE_URL), review whether escalations wait for a coordinator.
-func NewEscalations(store EscalationStore, router Router, catalogue CatalogueStore, tx Transactor, audit *Audit, clock Clock,
+func NewEscalations(store EscalationStore, reader EscalationReader, router Router, catalogue CatalogueStore, tx Transactor, audit *Audit, clock Clock,
 	loc *time.Location, baseURL string, review bool) *Escalations {
-	return &Escalations{store: store, router: router, catalogue: catalogue, tx: tx, audit: audit, clock: clock, loc: loc,
+	return &Escalations{store: store, reader: reader, router: router, catalogue: catalogue, tx: tx, audit: audit, clock: clock, loc: loc,
 		baseURL: strings.TrimSuffix(baseURL, "/"), review: review}
 }
 
@@ -293,4 +294,114 @@ func pluralWord(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// EscalationReader reads what an escalation's record is drawn from.
+type EscalationReader interface {
+	Escalation(ctx context.Context, id int64) (EscalationListing, error)
+	EscalationHistory(ctx context.Context, id int64) ([]EscalationChange, error)
+	ListEscalations(ctx context.Context, q EscalationQuery) ([]EscalationListing, error)
+	Request(ctx context.Context, id int64) (Request, error)
+	Area(ctx context.Context, id int64) (Area, error)
+	Member(ctx context.Context, id int64) (Member, error)
+	Service(ctx context.Context, id int64) (Service, error)
+}
+
+// EscalationQuery selects escalations, newest change first.
+type EscalationQuery struct {
+	Status       EscalationStatus // "" for any
+	UpdatedSince time.Time        // zero for any
+	BeforeID     int64            // paging
+	Limit        int
+}
+
+// AuditEscalationViewed records each read of an escalation's details.
+const AuditEscalationViewed = "escalation.viewed"
+
+// CoopName is how the co-op names itself to formal services.
+const CoopName = "Co-op Support Exchange"
+
+// List lists escalations for coordinators, newest change first.
+func (e *Escalations) List(ctx context.Context, by Actor, q EscalationQuery) ([]EscalationListing, error) {
+	if err := requireCoordinator(by); err != nil {
+		return nil, err
+	}
+	if q.Status != "" && !slicesContains(EscalationStatuses, q.Status) {
+		return nil, Invalid("status", "Use one of draft, requested, accepted, rejected, in-progress, on-hold, completed, failed, cancelled, entered-in-error")
+	}
+	if q.Limit <= 0 || q.Limit > MaxPageSize {
+		q.Limit = DefaultPageSize
+	}
+	out, err := e.reader.ListEscalations(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("list escalations: %w", err)
+	}
+	return out, nil
+}
+
+func slicesContains[T comparable](s []T, v T) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Record gathers what may leave the co-op about one escalation: the need, when and where,
+// and the person's first name and phone only when their consent covers it. Coordinators
+// only for now (services read their own through the inbox, still to come); every read is
+// audited.
+func (e *Escalations) Record(ctx context.Context, by Actor, id int64) (EscalationRecord, error) {
+	if err := requireCoordinator(by); err != nil {
+		return EscalationRecord{}, err
+	}
+	l, err := e.reader.Escalation(ctx, id)
+	if err != nil {
+		return EscalationRecord{}, fmt.Errorf("escalation %d: %w", id, err)
+	}
+	r, err := e.reader.Request(ctx, l.RequestID)
+	if err != nil {
+		return EscalationRecord{}, err
+	}
+	cat, err := e.catalogue.Category(ctx, r.CategoryID)
+	if err != nil {
+		return EscalationRecord{}, err
+	}
+	area, err := e.reader.Area(ctx, r.AreaID)
+	if err != nil {
+		return EscalationRecord{}, err
+	}
+	svc, err := e.reader.Service(ctx, l.ServiceID)
+	if err != nil {
+		return EscalationRecord{}, err
+	}
+	history, err := e.reader.EscalationHistory(ctx, id)
+	if err != nil {
+		return EscalationRecord{}, err
+	}
+	rec := EscalationRecord{ID: l.ID, Status: l.Status, BusinessStatus: l.BusinessStatus, Reason: l.Reason, StatusReason: l.StatusReason,
+		Outcome: l.Outcome, CreatedAt: l.CreatedAt, SentAt: l.SentAt, RespondBy: l.RespondBy, UpdatedAt: l.UpdatedAt, History: history,
+		RequestID: r.ID, CategorySlug: cat.Slug, CategoryName: cat.Name, TaxonomyTerms: cat.TaxonomyTerms, Description: r.Description,
+		Start: r.Start, End: r.End, Urgency: r.Urgency, AreaName: area.Name, AreaCode: area.Code, ForSomeoneElse: r.ForWhom != nil,
+		Tried:     "The co-op's matcher looked for a neighbour to help from when the request was posted until it was passed on, and found none.",
+		ServiceID: svc.ID, ServiceSourceID: svc.SourceID, ServiceName: svc.Name, Organisation: svc.Organisation,
+		CoopName: CoopName, BaseURL: e.baseURL, ConsentRecipient: "formal services (council social care, NHS community teams, charities)"}
+	if c := r.Escalation; c != nil {
+		rec.ConsentWording, rec.ConsentGivenAt, rec.ConsentContact = c.Wording, c.GivenAt, c.IncludesContact
+		if c.IncludesContact && c.WithdrawnAt.IsZero() {
+			m, err := e.reader.Member(ctx, r.MemberID)
+			if err != nil {
+				return EscalationRecord{}, err
+			}
+			rec.FirstName, rec.Phone = m.FirstName(), m.Phone
+			if r.ForWhom != nil {
+				rec.FirstName = r.ForWhom.FirstName
+			}
+		}
+	}
+	if err := e.audit.Record(ctx, by, AuditEscalationViewed, "escalation", id, map[string]string{"request": fmt.Sprint(r.ID)}); err != nil {
+		return EscalationRecord{}, err
+	}
+	return rec, nil
 }

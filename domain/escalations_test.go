@@ -19,7 +19,7 @@ func TestTheEscalationStep(t *testing.T) {
 		w := newAgreeWorld(t, st)
 		dir := newDirectory(t, w.world)
 		clock := domain.Clock(func() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now })
-		esc := domain.NewEscalations(st, dir, st, st, w.audit, clock, london, "https://coop.example.org", false)
+		esc := domain.NewEscalations(st, st, dir, st, st, w.audit, clock, london, "https://coop.example.org", false)
 		transport, err := st.CategoryBySlug(ctx, "transport")
 		if err != nil {
 			t.Fatal(err)

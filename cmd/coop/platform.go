@@ -186,7 +186,7 @@ func newDeliverer(cfg Config, st *store.Store, secrets jobs.WebhookSecrets, log 
 // are sent at once (the design's default); holding them as drafts for review is a co-op setting
 // still to come.
 func escalations(st *store.Store, svc app.Services, cfg Config) *domain.Escalations {
-	return domain.NewEscalations(st, svc.Directory, st, st, svc.Audit, nil, cfg.Location, cfg.BaseURL.String(), false)
+	return domain.NewEscalations(st, st, svc.Directory, st, st, svc.Audit, nil, cfg.Location, cfg.BaseURL.String(), false)
 }
 
 // keepMatcherRecords is how long the matcher's passes, the notices to coordinators and the

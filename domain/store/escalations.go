@@ -172,3 +172,49 @@ func (s *Store) MarkOverdueAlerted(ctx context.Context, ids []int64, at time.Tim
 	}
 	return nil
 }
+
+// Escalation reads one escalation with its service's name.
+func (s *Store) Escalation(ctx context.Context, id int64) (domain.EscalationListing, error) {
+	out, err := s.escalationListings(ctx, s.conn(ctx).Where("id = ?", id))
+	if err != nil {
+		return domain.EscalationListing{}, fmt.Errorf("store: unable to read escalation %d: %w", id, err)
+	}
+	if len(out) == 0 {
+		return domain.EscalationListing{}, fmt.Errorf("store: escalation %d: %w", id, domain.ErrNotFound)
+	}
+	return out[0], nil
+}
+
+// EscalationHistory lists an escalation's changes, oldest first.
+func (s *Store) EscalationHistory(ctx context.Context, id int64) ([]domain.EscalationChange, error) {
+	var rows []escalationChangeRow
+	if err := s.conn(ctx).Where("escalation_id = ?", id).Order("at, id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: unable to read the history of escalation %d: %w", id, translate(err))
+	}
+	out := make([]domain.EscalationChange, len(rows))
+	for i, r := range rows {
+		out[i] = domain.EscalationChange{At: r.At.UTC(), Status: domain.EscalationStatus(r.Status), BusinessStatus: r.BusinessStatus,
+			By: r.ByName, Side: domain.Side(r.Side), Note: r.Note}
+	}
+	return out, nil
+}
+
+// ListEscalations lists escalations, newest first, by status and change time.
+func (s *Store) ListEscalations(ctx context.Context, q domain.EscalationQuery) ([]domain.EscalationListing, error) {
+	db := s.conn(ctx)
+	if q.Status != "" {
+		db = db.Where("status = ?", string(q.Status))
+	}
+	if !q.UpdatedSince.IsZero() {
+		db = db.Where("updated_at >= ?", q.UpdatedSince.UTC())
+	}
+	if q.BeforeID > 0 {
+		db = db.Where("id < ?", q.BeforeID)
+	}
+	// The newest first: this order comes before the listing's own.
+	out, err := s.escalationListings(ctx, db.Order("id DESC").Limit(q.Limit))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list escalations: %w", err)
+	}
+	return out, nil
+}
