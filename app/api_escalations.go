@@ -98,3 +98,18 @@ func (s *Server) apiEscalation(c *fiber.Ctx) error {
 	}
 	return sendJSON(c, fiber.StatusOK, out)
 }
+
+// escalateNow passes a request to the service a coordinator chose, with their note.
+func (s *Server) escalateNow(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	values := map[string]string{"service_id": strings.Clone(c.FormValue("service_id")), "note": strings.Clone(c.FormValue("note"))}
+	serviceID, _ := domain.ParseID(values["service_id"])
+	if _, err := s.svc.Escalations.EscalateNow(c.UserContext(), s.actor(c), id, serviceID, values["note"]); err != nil {
+		return retryForm(err, func(p problem) error { return s.renderRequest(c, p.Status, failed(values, p)) })
+	}
+	s.flash(c, "Passed on. The service is told at once; the request's page shows when they answer.")
+	return c.Redirect("/requests/"+itoa(id), fiber.StatusSeeOther)
+}

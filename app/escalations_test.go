@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -96,5 +97,28 @@ func TestEscalationsThroughTheAPI(t *testing.T) {
 		if page := body(mem.get("/requests/" + strconv.FormatInt(reqs[0].ID, 10))); !strings.Contains(page, "Passed to Riverside Community Transport") {
 			t.Errorf("the requester's page does not say where it went")
 		}
+
+		// A coordinator passes another request on at once, with a note; the member cannot.
+		later := time.Now().Add(5 * 24 * time.Hour).Truncate(time.Minute)
+		more, err := h.svc.Exchange.AskForSupport(ctx, domain.Actor{ID: member.ID, Name: member.Name, Role: member.Role}, domain.RequestInput{
+			Category: "transport", Description: "A lift to the day centre", Start: later, End: later.Add(time.Hour), Urgency: "routine",
+			ConsentToEscalate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := "/requests/" + strconv.FormatInt(more[0].ID, 10)
+		reqPage := body(coord.get(path))
+		ids := regexpAll(reqPage, `<option value="(\d+)">Riverside Community Transport`)
+		if len(ids) != 1 {
+			t.Fatalf("the coordinator's request page offers no service to pass it to:\n%.2000s", reqPage)
+		}
+		res = coord.postForm("/coordinate/requests/"+strconv.FormatInt(more[0].ID, 10)+"/escalate", url.Values{"service_id": ids, "note": {""}})
+		expectStatus(t, res, http.StatusUnprocessableEntity)
+		res = coord.postForm("/coordinate/requests/"+strconv.FormatInt(more[0].ID, 10)+"/escalate", url.Values{"service_id": ids, "note": {"Her usual lift has moved away"}})
+		expectStatus(t, res, http.StatusSeeOther)
+		if page := body(mem.get(path)); !strings.Contains(page, "Passed to Riverside Community Transport") {
+			t.Errorf("after passing it on, the requester's page says:\n%.2000s", page)
+		}
+		expectStatus(t, mem.postForm("/coordinate/requests/"+strconv.FormatInt(more[0].ID, 10)+"/escalate", url.Values{"service_id": ids, "note": {"x"}}), http.StatusForbidden)
 	})
 }

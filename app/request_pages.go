@@ -215,6 +215,13 @@ func (s *Server) renderRequest(c *fiber.Ctx, status int, fp formPage) error {
 			stories = append(stories, e.Story(s.cfg.Location))
 		}
 		data["Escalations"] = stories
+		if by.Role.Coordinates() && (v.Status == domain.RequestOpen || v.Status == domain.RequestEscalated) && v.ConsentToEscalate() {
+			opts, err := s.svc.Escalations.Options(ctx, by, v.Request)
+			if err != nil {
+				return err
+			}
+			data["EscalateTo"] = opts
+		}
 	}
 	if me := currentMember(c); me.AreaID != 0 && !v.Full {
 		data["FromArea"] = me.AreaID

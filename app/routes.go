@@ -98,6 +98,7 @@ func (s *Server) registerRoutes() {
 	s.post("/coordinate/matches/:id/reject", coordinators, s.queueAction(rejectStep, "Turned down. That helper will not be proposed for this request again."))
 	s.get("/coordinate/requests/:id/match", coordinators, s.handMatchPage)
 	s.post("/coordinate/requests/:id/match", coordinators, s.assignByHand)
+	s.post("/coordinate/requests/:id/escalate", coordinators, s.escalateNow)
 	s.get("/coordinate/members/:id/statement", coordinators, s.memberStatementPage)
 	s.get("/coordinate/members/:id/statement.csv", coordinators, s.statementCSV(idParam))
 	s.get("/coordinate/contributions", coordinators, s.contributionsPage)

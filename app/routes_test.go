@@ -125,7 +125,7 @@ var wantAccess = map[string]string{
 	"POST /api/v1/matches/:id/reject": "coordinator,admin", "POST /api/v1/matches/:id/accept": "member,coordinator,admin", "POST /api/v1/matches/:id/decline": "member,coordinator,admin",
 	"POST /api/v1/matches/:id/cancel": "member,coordinator,admin", "POST /api/v1/matches/:id/complete": "member,coordinator,admin", "POST /api/v1/matches/:id/confirm": "member,coordinator,admin",
 	"POST /api/v1/matches/:id/feedback": "member,coordinator,admin", "GET /api/v1/members/:id/statement": "member,coordinator,admin",
-	"GET /api/v1/escalations": "coordinator,admin", "GET /api/v1/escalations/:id": "coordinator,admin",
+	"GET /api/v1/escalations": "coordinator,admin", "POST /coordinate/requests/:id/escalate": "coordinator,admin", "GET /api/v1/escalations/:id": "coordinator,admin",
 	// Safeguarding: the service lets a member read only their own checks.
 	"GET /concerns/new": "member,coordinator,services,admin", "POST /concerns": "member,coordinator,services,admin",
 	"POST /coordinate/members/:id/checks": "coordinator,admin", "GET /coordinate/concerns": "coordinator,admin",

@@ -828,3 +828,34 @@ func TestAgreedSupportNobodySaysHappened(t *testing.T) {
 		}
 	})
 }
+
+func TestTwoCoordinatorsMatchingOneRequestByHand(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		w := newAgreeWorld(t, st)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, pick := range []struct {
+			who   domain.Actor
+			offer int64
+		}{{w.coord, w.bobOffer.ID}, {w.coord2, w.deeOffer.ID}} {
+			wg.Add(1)
+			go func() { defer wg.Done(); _, errs[i] = w.ag.Assign(ctx, pick.who, w.request.ID, pick.offer) }()
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			if err == nil {
+				ok++
+				continue
+			}
+			var c *domain.ConflictError
+			if !errors.As(err, &c) {
+				t.Errorf("the other coordinator got %v, want a clear conflict", err)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("%d hand matches of one request succeeded: %v", ok, errs)
+		}
+	})
+}

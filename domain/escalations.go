@@ -159,7 +159,9 @@ func (e *Escalations) EscalateDue(ctx context.Context) (EscalationCounts, error)
 			noService = append(noService, r.ID)
 			continue
 		}
-		sent, err := e.escalate(ctx, r, svc, now)
+		due := EscalationDue(r, nil)
+		reason := "No helper was found in the community by " + due.In(e.loc).Format("15:04 on Monday 2 January") + "."
+		_, sent, err := e.escalate(ctx, r, svc, now, SystemActor("the matcher"), reason, !e.review)
 		switch {
 		case errors.Is(err, ErrConflict):
 			continue // escalated meanwhile, by a coordinator or another process
@@ -231,24 +233,23 @@ func (e *Escalations) route(ctx context.Context, r Request) (Service, bool, erro
 
 // escalate writes the escalation, its history, the request's new status, the message to the
 // service and the requester's notification in one transaction; sent is false for a draft.
-func (e *Escalations) escalate(ctx context.Context, r Request, svc Service, now time.Time) (bool, error) {
-	sent := !e.review
-	due := EscalationDue(r, nil)
-	esc := Escalation{RequestID: r.ID, ServiceID: svc.ID, Status: EscalationDraft, CreatedAt: now, UpdatedAt: now,
-		Reason: "No helper was found in the community by " + due.In(e.loc).Format("15:04 on Monday 2 January") + "."}
+func (e *Escalations) escalate(ctx context.Context, r Request, svc Service, now time.Time, by Actor, reason string, sent bool) (Escalation, bool, error) {
+	esc := Escalation{RequestID: r.ID, ServiceID: svc.ID, Status: EscalationDraft, CreatedAt: now, UpdatedAt: now, Reason: reason, CreatedBy: by.ID}
 	if sent {
 		esc.Status, esc.SentAt, esc.RespondBy = EscalationRequested, now, RespondBy(r.Urgency, now)
 	}
-	system := SystemActor("the matcher")
 	err := e.tx.Transact(ctx, func(ctx context.Context) error {
-		first := EscalationChange{At: now, Status: esc.Status, By: system.Name, Side: SideCoop, Note: esc.Reason}
-		if err := e.store.CreateEscalation(ctx, &esc, first, 0); err != nil {
+		first := EscalationChange{At: now, Status: esc.Status, By: by.Name, Side: SideCoop, Note: esc.Reason}
+		if err := e.store.CreateEscalation(ctx, &esc, first, by.ID); err != nil {
 			return err
 		}
-		if err := e.store.MoveRequest(ctx, r.ID, RequestEscalated, RequestOpen, now); err != nil {
-			return err
+		// A request already escalated (its last service said no) stays escalated.
+		if r.Status == RequestOpen {
+			if err := e.store.MoveRequest(ctx, r.ID, RequestEscalated, RequestOpen, now); err != nil {
+				return err
+			}
 		}
-		if err := e.audit.Record(ctx, system, AuditEscalationCreated, "escalation", esc.ID,
+		if err := e.audit.Record(ctx, by, AuditEscalationCreated, "escalation", esc.ID,
 			map[string]string{"request": fmt.Sprint(r.ID), "service": svc.Name, "status": string(esc.Status)}); err != nil {
 			return err
 		}
@@ -266,7 +267,7 @@ func (e *Escalations) escalate(ctx context.Context, r Request, svc Service, now 
 			Link:    fmt.Sprintf("/requests/%d", r.ID),
 			Message: fmt.Sprintf("No neighbour was found in time for your request on %s, so, as you agreed, it has been passed to %s. We will tell you when they answer.", when, svc.Name)}})
 	})
-	return sent, err
+	return esc, sent, err
 }
 
 // escalationNotice tells coordinators what the step could not do on its own.
@@ -404,4 +405,76 @@ func (e *Escalations) Record(ctx context.Context, by Actor, id int64) (Escalatio
 		return EscalationRecord{}, err
 	}
 	return rec, nil
+}
+
+// Options lists where a coordinator could send a request: the services that take it on, best
+// first, and the fallback last (when it is not among them). Coordinators only.
+func (e *Escalations) Options(ctx context.Context, by Actor, r Request) ([]Service, error) {
+	if err := requireCoordinator(by); err != nil {
+		return nil, err
+	}
+	cat, err := e.catalogue.Category(ctx, r.CategoryID)
+	if err != nil {
+		return nil, err
+	}
+	routing, err := e.router.Route(ctx, RouteQuery{Category: cat, AreaID: r.AreaID})
+	if err != nil {
+		return nil, err
+	}
+	out := routing.Services
+	if f := routing.Fallback; f != nil && !slicesContains(serviceIDs(out), f.ID) {
+		out = append(out, *f)
+	}
+	return out, nil
+}
+
+func serviceIDs(ss []Service) []int64 {
+	ids := make([]int64, len(ss))
+	for i, s := range ss {
+		ids[i] = s.ID
+	}
+	return ids
+}
+
+// EscalateNow passes a request to a service a coordinator chooses, at once, with a note: any
+// open request, or an escalated one whose last service said no. The requester must have agreed
+// to their need being passed on. Coordinators only.
+func (e *Escalations) EscalateNow(ctx context.Context, by Actor, requestID, serviceID int64, note string) (Escalation, error) {
+	if err := requireCoordinator(by); err != nil {
+		return Escalation{}, err
+	}
+	note = strings.TrimSpace(note)
+	v := &ValidationError{}
+	checkText(v, "note", note, true, maxEscalationNote, "Say why it is passed on now, so that the service understands")
+	if err := v.OrNil(); err != nil {
+		return Escalation{}, err
+	}
+	r, err := e.reader.Request(ctx, requestID)
+	if err != nil {
+		return Escalation{}, fmt.Errorf("request %d: %w", requestID, err)
+	}
+	now := e.clock.now()
+	switch {
+	case r.Status != RequestOpen && r.Status != RequestEscalated:
+		return Escalation{}, &ConflictError{Message: "Only an open request can be passed on; this one is " + strings.ToLower(r.Status.Label()) + "."}
+	case !r.Start.After(now):
+		return Escalation{}, &ConflictError{Message: "This request's time has passed, so there is nothing to pass on."}
+	case !r.ConsentToEscalate():
+		return Escalation{}, &ConflictError{Message: "The person did not agree to their need being passed to a formal service, so it cannot be. Ask them first, and record their agreement on the request."}
+	}
+	svc, err := e.reader.Service(ctx, serviceID)
+	if err != nil {
+		return Escalation{}, Invalid("service_id", "Choose a service from the list")
+	}
+	if !svc.Routable() {
+		return Escalation{}, Invalid("service_id", "%s cannot be sent anything: it is not active, or has neither a webhook nor an email", svc.Name)
+	}
+	esc, _, err := e.escalate(ctx, r, svc, now, by, note, true)
+	if err != nil {
+		if errors.Is(err, ErrConflict) {
+			return Escalation{}, &ConflictError{Message: "This request is already with a service, or was passed to " + svc.Name + " before. Nothing was sent."}
+		}
+		return Escalation{}, fmt.Errorf("escalate request %d: %w", requestID, err)
+	}
+	return esc, nil
 }

@@ -117,3 +117,54 @@ func TestTheEscalationStep(t *testing.T) {
 		}
 	})
 }
+
+func TestCoordinatorsEscalateAtOnce(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		w := newAgreeWorld(t, st)
+		dir := newDirectory(t, w.world)
+		clock := domain.Clock(func() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now })
+		esc := domain.NewEscalations(st, st, dir, st, st, w.audit, clock, london, "https://coop.example.org", false)
+		mk := func(name string) domain.Service {
+			t.Helper()
+			s, _, err := dir.Create(ctx, w.coord, domain.ServiceInput{Name: name, Organisation: "Riverside Council",
+				AreaIDs: []int64{w.area.ID}, Email: "referrals@riverside.example", Active: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		first, second := mk("Adult Social Care"), mk("Age Concern Riverside")
+		reqs, err := w.x.AskForSupport(ctx, w.annA, domain.RequestInput{Category: "sitting", Description: "Sit with my mum",
+			Start: at(6, 10, 0), End: at(6, 12, 0), Urgency: "soon", ConsentToEscalate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := reqs[0]
+		_, err = esc.EscalateNow(ctx, w.annA, r.ID, first.ID, "please")
+		wantIs(t, err, domain.ErrForbidden)
+		_, err = esc.EscalateNow(ctx, w.coord, r.ID, first.ID, " ")
+		if f := fieldsOf(err); len(f) != 1 || f[0] != "note" {
+			t.Fatalf("without a note: %v", err)
+		}
+		e1, err := esc.EscalateNow(ctx, w.coord, r.ID, first.ID, "Ann's mum was discharged today and cannot be left alone")
+		if err != nil || e1.Status != domain.EscalationRequested || e1.CreatedBy != w.coord.ID {
+			t.Fatalf("escalated: %+v (%v)", e1, err)
+		}
+		// One open at a time, and never the same service twice.
+		_, err = esc.EscalateNow(ctx, w.coord, r.ID, second.ID, "also here")
+		wantConflict(t, err, "already with a service")
+		rec, err := esc.Record(ctx, w.coord, e1.ID)
+		if err != nil || rec.FirstName != "" || rec.Phone != "" || rec.ServiceName != "Adult Social Care" || len(rec.History) != 1 {
+			t.Errorf("the record (no contact consent): %+v (%v)", rec, err)
+		}
+		// Without consent nothing leaves.
+		noConsent, err := w.x.AskForSupport(ctx, w.annA, domain.RequestInput{Category: "sitting", Description: "Sit with my dad",
+			Start: at(7, 10, 0), End: at(7, 12, 0), Urgency: "soon"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = esc.EscalateNow(ctx, w.coord, noConsent[0].ID, first.ID, "urgent")
+		wantConflict(t, err, "did not agree")
+	})
+}

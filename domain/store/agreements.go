@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -181,8 +182,8 @@ func (s *Store) CreateMatch(ctx context.Context, m *domain.Match) error {
 		AnswerBy: nullTime(m.AnswerBy)}
 	if err := s.conn(ctx).Create(&row).Error; err != nil {
 		err = translate(err)
-		if err == domain.ErrDuplicate {
-			err = domain.ErrConflict
+		if errors.Is(err, domain.ErrDuplicate) {
+			return fmt.Errorf("store: request %d or its helper is taken: %w", m.RequestID, domain.ErrConflict)
 		}
 		return fmt.Errorf("store: unable to add a match to request %d: %w", m.RequestID, err)
 	}

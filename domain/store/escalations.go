@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -94,8 +95,8 @@ func (s *Store) CreateEscalation(ctx context.Context, e *domain.Escalation, firs
 	return s.Transact(ctx, func(ctx context.Context) error {
 		if err := s.conn(ctx).Create(&row).Error; err != nil {
 			err = translate(err)
-			if err == domain.ErrDuplicate {
-				err = domain.ErrConflict
+			if errors.Is(err, domain.ErrDuplicate) {
+				return fmt.Errorf("store: request %d is already with a service, or was with service %d: %w", e.RequestID, e.ServiceID, domain.ErrConflict)
 			}
 			return fmt.Errorf("store: unable to escalate request %d to service %d: %w", e.RequestID, e.ServiceID, err)
 		}
