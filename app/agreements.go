@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -262,19 +263,29 @@ func (s *Server) memberStatementPage(c *fiber.Ctx) error {
 
 func (s *Server) renderStatement(c *fiber.Ctx, memberID int64, path string) error {
 	form := map[string]string{"from": strings.Clone(c.Query("from")), "to": strings.Clone(c.Query("to"))}
-	from, to, err := s.svc.Contributions.Period(form["from"], form["to"])
-	if err != nil {
+	st, err := s.statementFor(c, memberID)
+	var invalid *domain.ValidationError
+	if errors.As(err, &invalid) {
 		return retryForm(err, func(p problem) error {
 			return s.render(c, p.Status, "pages/statement", "Statement", failed(form, p).into(fiber.Map{"Path": path}))
 		})
 	}
-	st, err := s.svc.Contributions.Statement(c.UserContext(), s.actor(c), memberID, from, to)
 	if err != nil {
 		return err
 	}
-	q := "?from=" + from.Format(time.DateOnly) + "&to=" + to.AddDate(0, 0, -1).Format(time.DateOnly)
+	last := st.To.AddDate(0, 0, -1)
+	q := "?from=" + st.From.Format(time.DateOnly) + "&to=" + last.Format(time.DateOnly)
 	return s.render(c, fiber.StatusOK, "pages/statement", "Statement of support for "+st.Member.Name,
-		fiber.Map{"S": st, "Last": to.AddDate(0, 0, -1), "CSV": path + ".csv" + q, "Form": form, "Printed": time.Now()})
+		fiber.Map{"S": st, "Last": last, "CSV": path + ".csv" + q, "Form": form, "Printed": time.Now()})
+}
+
+// statementFor reads a statement's ?from= and ?to= and the member's statement over those dates.
+func (s *Server) statementFor(c *fiber.Ctx, memberID int64) (domain.Statement, error) {
+	from, to, err := s.svc.Contributions.Period(c.Query("from"), c.Query("to"))
+	if err != nil {
+		return domain.Statement{}, err
+	}
+	return s.svc.Contributions.Statement(c.UserContext(), s.actor(c), memberID, from, to)
 }
 
 // statementCSV is a statement as a spreadsheet: one row per month and kind of support.
@@ -284,11 +295,7 @@ func (s *Server) statementCSV(memberOf func(c *fiber.Ctx) (int64, error)) fiber.
 		if err != nil {
 			return err
 		}
-		from, to, err := s.svc.Contributions.Period(c.Query("from"), c.Query("to"))
-		if err != nil {
-			return err
-		}
-		st, err := s.svc.Contributions.Statement(c.UserContext(), s.actor(c), id, from, to)
+		st, err := s.statementFor(c, id)
 		if err != nil {
 			return err
 		}
@@ -302,7 +309,7 @@ func (s *Server) statementCSV(memberOf func(c *fiber.Ctx) (int64, error)) fiber.
 		_ = w.Write([]string{st.Member.Name, "total", "", hours(st.Given), hours(st.Received), ""})
 		w.Flush()
 		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="statement-%d-%s.csv"`, id, from.Format("2006-01")))
+		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="statement-%d-%s.csv"`, id, st.From.Format("2006-01")))
 		return c.Send(buf.Bytes())
 	}
 }

@@ -314,11 +314,7 @@ func (s *Server) apiStatement(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	from, to, err := s.svc.Contributions.Period(c.Query("from"), c.Query("to"))
-	if err != nil {
-		return err
-	}
-	st, err := s.svc.Contributions.Statement(c.UserContext(), s.actor(c), id, from, to)
+	st, err := s.statementFor(c, id)
 	if err != nil {
 		return err
 	}
@@ -326,7 +322,7 @@ func (s *Server) apiStatement(c *fiber.Ctx) error {
 	for _, r := range st.Rows {
 		rows = append(rows, statementRowJSON{Month: r.Month.Format("2006-01"), Category: r.CategoryName, Given: r.Given, Received: r.Received, Times: r.Occasions})
 	}
-	return sendJSON(c, fiber.StatusOK, fiber.Map{"member_id": id, "from": from.Format(time.DateOnly), "to": to.AddDate(0, 0, -1).Format(time.DateOnly),
+	return sendJSON(c, fiber.StatusOK, fiber.Map{"member_id": id, "from": st.From.Format(time.DateOnly), "to": st.To.AddDate(0, 0, -1).Format(time.DateOnly),
 		"minutes_given": st.Given, "minutes_received": st.Received, "rows": rows})
 }
 

@@ -190,12 +190,7 @@ func (s *Server) templateFuncs() template.FuncMap {
 		},
 		"inc": func(i int) int { return i + 1 },
 		// plural picks the word for a count: plural 1 "match" "matches".
-		"plural": func(n int, one, many string) string {
-			if n == 1 {
-				return one
-			}
-			return many
-		},
+		"plural": plural,
 		// seconds says how long something took: "40 milliseconds", "2.5 seconds", "12 seconds".
 		"seconds": func(d time.Duration) string {
 			if d < time.Second {

@@ -431,10 +431,8 @@ func (a *Agreements) Reject(ctx context.Context, by Actor, id int64, reason stri
 	if err := requireCoordinator(by); err != nil {
 		return Match{}, err
 	}
-	reason = strings.TrimSpace(reason)
-	v := &ValidationError{}
-	checkText(v, "reason", reason, true, maxEndReasonLen, "Say why this proposal is turned down, so that others understand")
-	if err := v.OrNil(); err != nil {
+	reason, err := checkReason(reason, true, "Say why this proposal is turned down, so that others understand")
+	if err != nil {
 		return Match{}, err
 	}
 	return a.change(ctx, id, "rejected", func(ctx context.Context, m *Match, r Request) error {
@@ -445,6 +443,14 @@ func (a *Agreements) Reject(ctx context.Context, by Actor, id int64, reason stri
 		m.Status, m.EndReason, m.EndedBy, m.EndedAt = MatchRejected, reason, by.ID, now
 		return a.audit.Record(ctx, by, AuditMatchRejected, "match", m.ID, map[string]string{"reason": reason})
 	})
+}
+
+// checkReason trims a reason for ending a match and checks it: required or not, and not too long.
+func checkReason(reason string, required bool, missing string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	v := &ValidationError{}
+	checkText(v, "reason", reason, required, maxEndReasonLen, missing)
+	return reason, v.OrNil()
 }
 
 // BatchResult says what happened to each of a selection of proposals.
@@ -496,10 +502,8 @@ func (a *Agreements) RejectMany(ctx context.Context, by Actor, ids []int64, reas
 	if err := requireCoordinator(by); err != nil {
 		return BatchResult{}, err
 	}
-	reason = strings.TrimSpace(reason)
-	v := &ValidationError{}
-	checkText(v, "reason", reason, true, maxEndReasonLen, "Say why these proposals are turned down, so that others understand")
-	if err := v.OrNil(); err != nil {
+	reason, err := checkReason(reason, true, "Say why these proposals are turned down, so that others understand")
+	if err != nil {
 		return BatchResult{}, err
 	}
 	return batch(ctx, ids, func(ctx context.Context, id int64) error { _, err := a.Reject(ctx, by, id, reason); return err }), nil
@@ -679,10 +683,8 @@ func (a *Agreements) Accept(ctx context.Context, by Actor, id int64) (Match, err
 // optional reason: the request goes back to the matcher and the pair is never proposed again.
 // The two people only.
 func (a *Agreements) Decline(ctx context.Context, by Actor, id int64, reason string) (Match, error) {
-	reason = strings.TrimSpace(reason)
-	v := &ValidationError{}
-	checkText(v, "reason", reason, false, maxEndReasonLen, "")
-	if err := v.OrNil(); err != nil {
+	reason, err := checkReason(reason, false, "")
+	if err != nil {
 		return Match{}, err
 	}
 	return a.change(ctx, id, "declined", func(ctx context.Context, m *Match, r Request) error {
@@ -714,10 +716,8 @@ func (a *Agreements) Decline(ctx context.Context, by Actor, id int64, reason str
 // is told. The request goes back to the matcher, unless the requester says it is no longer
 // needed, which cancels it too. Either person, or a coordinator.
 func (a *Agreements) Cancel(ctx context.Context, by Actor, id int64, reason string, noLongerNeeded bool) (Match, error) {
-	reason = strings.TrimSpace(reason)
-	v := &ValidationError{}
-	checkText(v, "reason", reason, true, maxEndReasonLen, "Say why, so that the other person understands")
-	if err := v.OrNil(); err != nil {
+	reason, err := checkReason(reason, true, "Say why, so that the other person understands")
+	if err != nil {
 		return Match{}, err
 	}
 	return a.change(ctx, id, "cancelled", func(ctx context.Context, m *Match, r Request) error {

@@ -32,116 +32,133 @@ func (a *Agreements) RunTimed(ctx context.Context) (TimedCounts, error) {
 	var c TimedCounts
 	now := a.clock.now()
 	system := SystemActor("matcher")
+
 	lapsing, err := a.store.Lapsing(ctx, now)
 	if err != nil {
 		return c, fmt.Errorf("find lapsing matches: %w", err)
 	}
-	for _, m := range lapsing {
-		_, err := a.change(ctx, m.ID, "lapsed", func(ctx context.Context, m *Match, r Request) error {
-			if m.Status != MatchApproved || m.AnswerBy.After(now) {
-				return &ConflictError{Message: "answered meanwhile"}
-			}
-			m.Status, m.EndReason, m.EndedAt = MatchCancelled, EndedLapsed, now
-			if err := a.audit.Record(ctx, system, AuditMatchCancelled, "match", m.ID, map[string]string{"reason": EndedLapsed}); err != nil {
-				return err
-			}
-			msg := fmt.Sprintf("The match for %s on %s lapsed because it was not accepted in time.", a.categoryName(ctx, r.CategoryID), a.when(r))
-			return a.notify(ctx,
-				Notification{MemberID: m.HelperID, Data: a.about(ctx, r), Kind: NotifyLapsed, Message: msg, Link: matchLink(m.ID)},
-				Notification{MemberID: r.MemberID, Data: a.about(ctx, r), Kind: NotifyLapsed, Message: msg + " Your request goes back to the matcher.", Link: matchLink(m.ID)})
-		})
-		if err := skipConflict(err); err != nil {
-			return c, err
+	c.Lapsed, err = a.each(ctx, matchIDs(lapsing), "lapsed", func(ctx context.Context, m *Match, r Request) error {
+		if m.Status != MatchApproved || m.AnswerBy.After(now) {
+			return errMovedOn
 		}
-		if err == nil {
-			c.Lapsed++
+		m.Status, m.EndReason, m.EndedAt = MatchCancelled, EndedLapsed, now
+		if err := a.audit.Record(ctx, system, AuditMatchCancelled, "match", m.ID, map[string]string{"reason": EndedLapsed}); err != nil {
+			return err
 		}
+		msg := fmt.Sprintf("The match for %s on %s lapsed because it was not accepted in time.", a.categoryName(ctx, r.CategoryID), a.when(r))
+		return a.notify(ctx,
+			Notification{MemberID: m.HelperID, Data: a.about(ctx, r), Kind: NotifyLapsed, Message: msg, Link: matchLink(m.ID)},
+			Notification{MemberID: r.MemberID, Data: a.about(ctx, r), Kind: NotifyLapsed, Message: msg + " Your request goes back to the matcher.", Link: matchLink(m.ID)})
+	})
+	if err != nil {
+		return c, err
 	}
+
 	unconfirmed, err := a.store.Unconfirmed(ctx, now.Add(-ConfirmWithin))
 	if err != nil {
 		return c, fmt.Errorf("find unconfirmed completions: %w", err)
 	}
-	for _, m := range unconfirmed {
-		_, err := a.change(ctx, m.ID, "confirmed", func(ctx context.Context, m *Match, r Request) error {
-			if m.Status != MatchAccepted || m.DoneAt.IsZero() || m.DoneAt.After(now.Add(-ConfirmWithin)) {
-				return &ConflictError{Message: "changed meanwhile"}
-			}
-			if err := a.complete(ctx, m, r, m.MinutesClaimed, 0); err != nil {
-				return err
-			}
-			return a.audit.Record(ctx, system, AuditMatchConfirmed, "match", m.ID, map[string]string{"minutes": fmt.Sprint(m.MinutesClaimed), "by": "seven days of silence"})
-		})
-		if err := skipConflict(err); err != nil {
-			return c, err
+	c.Confirmed, err = a.each(ctx, matchIDs(unconfirmed), "confirmed", func(ctx context.Context, m *Match, r Request) error {
+		if m.Status != MatchAccepted || m.DoneAt.IsZero() || m.DoneAt.After(now.Add(-ConfirmWithin)) {
+			return errMovedOn
 		}
-		if err == nil {
-			c.Confirmed++
+		if err := a.complete(ctx, m, r, m.MinutesClaimed, 0); err != nil {
+			return err
 		}
+		return a.audit.Record(ctx, system, AuditMatchConfirmed, "match", m.ID, map[string]string{"minutes": fmt.Sprint(m.MinutesClaimed), "by": "seven days of silence"})
+	})
+	if err != nil {
+		return c, err
 	}
+
 	upcoming, err := a.store.Upcoming(ctx, now, now.Add(24*time.Hour))
 	if err != nil {
 		return c, fmt.Errorf("find matches to remind of: %w", err)
 	}
-	for _, l := range upcoming {
-		_, err := a.change(ctx, l.ID, "reminded", func(ctx context.Context, m *Match, r Request) error {
-			if m.Status != MatchAccepted || !m.RemindedAt.IsZero() || !r.Start.After(now) {
-				return &ConflictError{Message: "changed meanwhile"}
-			}
-			m.RemindedAt = now
-			msg := fmt.Sprintf("A reminder: %s on %s.", a.categoryName(ctx, r.CategoryID), a.when(r))
-			return a.notify(ctx,
-				Notification{MemberID: m.HelperID, Data: a.about(ctx, r), Kind: NotifyReminder, Message: msg, Link: matchLink(m.ID)},
-				Notification{MemberID: r.MemberID, Data: a.about(ctx, r), Kind: NotifyReminder, Message: msg, Link: matchLink(m.ID)})
-		})
-		if err := skipConflict(err); err != nil {
-			return c, err
+	c.Reminded, err = a.each(ctx, listingIDs(upcoming), "reminded", func(ctx context.Context, m *Match, r Request) error {
+		if m.Status != MatchAccepted || !m.RemindedAt.IsZero() || !r.Start.After(now) {
+			return errMovedOn
 		}
-		if err == nil {
-			c.Reminded++
-		}
+		m.RemindedAt = now
+		msg := fmt.Sprintf("A reminder: %s on %s.", a.categoryName(ctx, r.CategoryID), a.when(r))
+		return a.notify(ctx,
+			Notification{MemberID: m.HelperID, Data: a.about(ctx, r), Kind: NotifyReminder, Message: msg, Link: matchLink(m.ID)},
+			Notification{MemberID: r.MemberID, Data: a.about(ctx, r), Kind: NotifyReminder, Message: msg, Link: matchLink(m.ID)})
+	})
+	if err != nil {
+		return c, err
 	}
+
 	asking, err := a.store.NotSaidDone(ctx, now.Add(-AskDoneAfter), false)
 	if err != nil {
 		return c, fmt.Errorf("find support to ask about: %w", err)
 	}
-	for _, l := range asking {
-		_, err := a.change(ctx, l.ID, "asked about", func(ctx context.Context, m *Match, r Request) error {
-			if m.Status != MatchAccepted || !m.DoneAt.IsZero() || !m.DoneAskedAt.IsZero() {
-				return &ConflictError{Message: "changed meanwhile"}
-			}
-			m.DoneAskedAt = now
-			return a.notify(ctx, Notification{MemberID: m.HelperID, Data: a.about(ctx, r), Kind: NotifyConfirm, Link: matchLink(m.ID),
-				Message: fmt.Sprintf("Did the support on %s happen? Please say how long it took, so that it counts on both your statements.", a.when(r))})
-		})
-		if err := skipConflict(err); err != nil {
-			return c, err
+	c.AskedDone, err = a.each(ctx, listingIDs(asking), "asked about", func(ctx context.Context, m *Match, r Request) error {
+		if m.Status != MatchAccepted || !m.DoneAt.IsZero() || !m.DoneAskedAt.IsZero() {
+			return errMovedOn
 		}
-		if err == nil {
-			c.AskedDone++
-		}
+		m.DoneAskedAt = now
+		return a.notify(ctx, Notification{MemberID: m.HelperID, Data: a.about(ctx, r), Kind: NotifyConfirm, Link: matchLink(m.ID),
+			Message: fmt.Sprintf("Did the support on %s happen? Please say how long it took, so that it counts on both your statements.", a.when(r))})
+	})
+	if err != nil {
+		return c, err
 	}
+
 	overdue, err := a.store.NotSaidDone(ctx, now.Add(-OverdueAfter), true)
 	if err != nil {
 		return c, fmt.Errorf("find support nobody said happened: %w", err)
 	}
+	names := make(map[int64]ProposalListing, len(overdue))
 	for _, l := range overdue {
-		_, err := a.change(ctx, l.ID, "flagged", func(ctx context.Context, m *Match, r Request) error {
-			if m.Status != MatchAccepted || !m.DoneAt.IsZero() || !m.OverdueAt.IsZero() {
-				return &ConflictError{Message: "changed meanwhile"}
-			}
-			m.OverdueAt = now
-			return a.store.AddNotice(ctx, &Notice{Kind: NoticeOverdue, Link: matchLink(m.ID), CreatedAt: now,
-				Message: fmt.Sprintf("Nobody has said whether %s for %s with %s on %s happened. Ask them, then close the match if it did not.",
-					a.categoryName(ctx, r.CategoryID), l.RequesterName, l.HelperName, a.when(r))})
-		})
+		names[l.ID] = l
+	}
+	c.Overdue, err = a.each(ctx, listingIDs(overdue), "flagged", func(ctx context.Context, m *Match, r Request) error {
+		if m.Status != MatchAccepted || !m.DoneAt.IsZero() || !m.OverdueAt.IsZero() {
+			return errMovedOn
+		}
+		m.OverdueAt = now
+		l := names[m.ID]
+		return a.store.AddNotice(ctx, &Notice{Kind: NoticeOverdue, Link: matchLink(m.ID), CreatedAt: now,
+			Message: fmt.Sprintf("Nobody has said whether %s for %s with %s on %s happened. Ask them, then close the match if it did not.",
+				a.categoryName(ctx, r.CategoryID), l.RequesterName, l.HelperName, a.when(r))})
+	})
+	return c, err
+}
+
+// errMovedOn: a match found due had moved on by the time its step ran; it is left alone.
+var errMovedOn = &ConflictError{Message: "changed meanwhile"}
+
+// each runs one timed step on each of the matches, in a transaction of its own, and counts
+// those it changed; a match someone else moved on meanwhile is skipped.
+func (a *Agreements) each(ctx context.Context, ids []int64, wanted string, step func(ctx context.Context, m *Match, r Request) error) (int, error) {
+	n := 0
+	for _, id := range ids {
+		_, err := a.change(ctx, id, wanted, step)
 		if err := skipConflict(err); err != nil {
-			return c, err
+			return n, err
 		}
 		if err == nil {
-			c.Overdue++
+			n++
 		}
 	}
-	return c, nil
+	return n, nil
+}
+
+func matchIDs(ms []Match) []int64 {
+	ids := make([]int64, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	return ids
+}
+
+func listingIDs(ls []ProposalListing) []int64 {
+	ids := make([]int64, len(ls))
+	for i, l := range ls {
+		ids[i] = l.ID
+	}
+	return ids
 }
 
 // skipConflict passes on every error but a conflict or a duplicate, which mean someone acted
@@ -189,23 +206,13 @@ func (a *Agreements) LetThrough(ctx context.Context, passID int64) (int, error) 
 	if err != nil {
 		return 0, fmt.Errorf("find proposals to let through: %w", err)
 	}
-	n := 0
-	for _, id := range ids {
-		_, err := a.change(ctx, id, "approved", func(ctx context.Context, m *Match, r Request) error {
-			if m.Status != MatchProposed {
-				return &ConflictError{Message: "changed meanwhile"}
-			}
-			if err := a.approve(ctx, m, r, 0, a.clock.now()); err != nil {
-				return err
-			}
-			return a.askBoth(ctx, *m, r)
-		})
-		if err := skipConflict(err); err != nil {
-			return n, err
+	return a.each(ctx, ids, "approved", func(ctx context.Context, m *Match, r Request) error {
+		if m.Status != MatchProposed {
+			return errMovedOn
 		}
-		if err == nil {
-			n++
+		if err := a.approve(ctx, m, r, 0, a.clock.now()); err != nil {
+			return err
 		}
-	}
-	return n, nil
+		return a.askBoth(ctx, *m, r)
+	})
 }

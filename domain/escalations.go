@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -327,7 +328,7 @@ func (e *Escalations) List(ctx context.Context, by Actor, q EscalationQuery) ([]
 	if err := requireCoordinator(by); err != nil {
 		return nil, err
 	}
-	if q.Status != "" && !slicesContains(EscalationStatuses, q.Status) {
+	if q.Status != "" && !slices.Contains(EscalationStatuses, q.Status) {
 		return nil, Invalid("status", "Use one of draft, requested, accepted, rejected, in-progress, on-hold, completed, failed, cancelled, entered-in-error")
 	}
 	if q.Limit <= 0 || q.Limit > MaxPageSize {
@@ -338,15 +339,6 @@ func (e *Escalations) List(ctx context.Context, by Actor, q EscalationQuery) ([]
 		return nil, fmt.Errorf("list escalations: %w", err)
 	}
 	return out, nil
-}
-
-func slicesContains[T comparable](s []T, v T) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // Record gathers what may leave the co-op about one escalation: the need, when and where,
@@ -422,7 +414,7 @@ func (e *Escalations) Options(ctx context.Context, by Actor, r Request) ([]Servi
 		return nil, err
 	}
 	out := routing.Services
-	if f := routing.Fallback; f != nil && !slicesContains(serviceIDs(out), f.ID) {
+	if f := routing.Fallback; f != nil && !slices.Contains(serviceIDs(out), f.ID) {
 		out = append(out, *f)
 	}
 	return out, nil

@@ -263,15 +263,7 @@ func (s *Store) matchesWhere(ctx context.Context, query string, args ...any) ([]
 	if err := s.conn(ctx).Where(query, args...).Order("id").Limit(1000).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("store: unable to read matches: %w", translate(err))
 	}
-	out := make([]domain.Match, len(rows))
-	for i, r := range rows {
-		m, err := r.domain()
-		if err != nil {
-			return nil, err
-		}
-		out[i] = m
-	}
-	return out, nil
+	return matchesOf(rows)
 }
 
 // Lapsing lists approved matches whose answer time has come, a thousand at a time.

@@ -126,6 +126,11 @@ func (s *Store) RequestMatches(ctx context.Context, requestID int64) ([]domain.M
 	if err := s.conn(ctx).Where("request_id = ?", requestID).Order("id").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("store: unable to read the matches of request %d: %w", requestID, translate(err))
 	}
+	return matchesOf(rows)
+}
+
+// matchesOf converts rows read from the matches table.
+func matchesOf(rows []matchRow) ([]domain.Match, error) {
 	out := make([]domain.Match, len(rows))
 	for i, r := range rows {
 		m, err := r.domain()
