@@ -142,7 +142,7 @@ func requestID(c *fiber.Ctx) string {
 func (s *Server) actor(c *fiber.Ctx) domain.Actor {
 	a := domain.Actor{IP: clientIP(c), RequestID: requestID(c)}
 	if m := currentMember(c); m != nil {
-		a.ID, a.Name, a.Role = m.ID, m.Name, m.Role
+		a.ID, a.Name, a.Role, a.Services = m.ID, m.Name, m.Role, m.Services
 	}
 	return a
 }

@@ -113,3 +113,41 @@ func (s *Server) escalateNow(c *fiber.Ctx) error {
 	s.flash(c, "Passed on. The service is told at once; the request's page shows when they answer.")
 	return c.Redirect("/requests/"+itoa(id), fiber.StatusSeeOther)
 }
+
+// escalationStatusJSON is a change asked of an escalation through the API: a new status (with a
+// reason to reject, an outcome to complete), or business_status "acknowledged".
+type escalationStatusJSON struct {
+	Status         string `json:"status"`
+	BusinessStatus string `json:"business_status"`
+	Reason         string `json:"reason"`
+	Outcome        string `json:"outcome"`
+}
+
+// apiEscalationStatus changes an escalation's status: a service's answers for its people and
+// tokens, the co-op's (send a draft, cancel) for coordinators. 409 with the allowed statuses when
+// the life cycle does not allow it.
+func (s *Server) apiEscalationStatus(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	var in escalationStatusJSON
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	ctx, by := c.UserContext(), s.actor(c)
+	switch {
+	case in.Status == "" && in.BusinessStatus == domain.BusinessAcknowledged:
+		_, err = s.svc.Escalations.Acknowledge(ctx, by, id)
+	case in.Status == "" && in.BusinessStatus != "":
+		return domain.Invalid("business_status", "The only business status a service sets is %q", domain.BusinessAcknowledged)
+	case in.Status == "":
+		return domain.Invalid("status", "Give the new status, such as accepted, or business_status \"acknowledged\"")
+	default:
+		_, err = s.svc.Escalations.Move(ctx, by, id, domain.EscalationMove{To: domain.EscalationStatus(in.Status), Reason: in.Reason, Outcome: in.Outcome})
+	}
+	if err != nil {
+		return err
+	}
+	return s.apiEscalation(c)
+}

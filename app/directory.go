@@ -76,10 +76,18 @@ func (s *Server) renderServiceForm(c *fiber.Ctx, status int, svc *domain.Service
 		}
 	}
 	title := "Add a formal service"
+	data := fiber.Map{"Service": svc, "Areas": areas, "SelectedAreas": selected}
 	if svc != nil {
 		title = "Change " + svc.Name
+		ctx, by := c.UserContext(), s.actor(c)
+		if data["Users"], err = s.svc.ServicePeople.Users(ctx, by, svc.ID); err != nil {
+			return err
+		}
+		if data["Tokens"], err = s.svc.ServicePeople.Tokens(ctx, by, svc.ID); err != nil {
+			return err
+		}
 	}
-	return s.render(c, status, "pages/service", title, fp.into(fiber.Map{"Service": svc, "Areas": areas, "SelectedAreas": selected}))
+	return s.render(c, status, "pages/service", title, fp.into(data))
 }
 
 func serviceValues(svc domain.Service) map[string]string {

@@ -13,13 +13,15 @@ import (
 
 // problem is an error as the person or program asking should see it (RFC 9457).
 type problem struct {
-	Type       string              `json:"type"`
-	Title      string              `json:"title"`
-	Status     int                 `json:"status"`
-	Detail     string              `json:"detail,omitempty"`
-	Instance   string              `json:"instance,omitempty"`
-	RequestID  string              `json:"request_id,omitempty"`
-	Errors     []domain.FieldError `json:"errors,omitempty"`
+	Type      string              `json:"type"`
+	Title     string              `json:"title"`
+	Status    int                 `json:"status"`
+	Detail    string              `json:"detail,omitempty"`
+	Instance  string              `json:"instance,omitempty"`
+	RequestID string              `json:"request_id,omitempty"`
+	Errors    []domain.FieldError `json:"errors,omitempty"`
+	// Allowed lists the statuses an escalation may move to, when the one asked for is not one.
+	Allowed    []string `json:"allowed,omitempty"`
 	retryAfter int
 }
 
@@ -47,8 +49,15 @@ func problemFor(err error) problem {
 		rl       *domain.RateLimitError
 		conflict *domain.ConflictError
 		refused  *domain.SignInRefusedError
+		move     *domain.MoveNotAllowedError
 	)
 	switch {
+	case errors.As(err, &move):
+		allowed := make([]string, len(move.Allowed))
+		for i, a := range move.Allowed {
+			allowed[i] = string(a)
+		}
+		return problem{Status: 409, Title: "This change is not allowed", Detail: move.Error(), Allowed: allowed}
 	case errors.As(err, &verr):
 		return problem{Status: 422, Title: "Some answers need changing", Detail: "Check the fields listed in errors.", Errors: verr.Fields}
 	case errors.As(err, &rl):

@@ -75,8 +75,11 @@ func newHarnessAt(t *testing.T, st *store.Store, baseURL string) *harness {
 		Preferences:  domain.NewPreferences(st, audit, clock),
 		Freshness:    domain.NewFreshness(st, st, st, audit, clock, london, []byte(strings.Repeat("k", 32))),
 		Directory:    domain.NewDirectory(st, st, st, audit, clock, openreferral.MustNewReader(), http.DefaultClient),
+		// Services users and tokens.
+		ServicePeople: domain.NewServicePeople(st, st, st, st, audit, clock),
 	}
 	svc.Escalations = domain.NewEscalations(st, st, svc.Directory, st, st, audit, clock, london, baseURL, false)
+	svc.Agreements.WithEscalations(svc.Escalations)
 	base, _ := url.Parse(baseURL)
 	h := &harness{t: t, st: st, svc: svc, base: base, people: map[domain.Role]domain.Member{}, spec: loadSpec(t)}
 	// Fiber's in-memory test connection comes from 0.0.0.0: trusting it as a proxy lets each

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -162,7 +163,15 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="coop"`)
 			return domain.ErrUnauthenticated
 		}
-		m, err := s.svc.Accounts.AuthenticateAPIToken(ctx, strings.TrimSpace(token))
+		token = strings.TrimSpace(token)
+		authenticate := s.svc.Accounts.AuthenticateAPIToken
+		if strings.HasPrefix(token, domain.ServiceTokenPrefix) && s.svc.ServicePeople != nil {
+			authenticate = s.svc.ServicePeople.AuthenticateToken // a service's own systems
+		}
+		m, err := authenticate(ctx, token)
+		if err == nil {
+			err = s.scope(ctx, &m)
+		}
 		if err != nil {
 			if errors.Is(err, domain.ErrUnauthenticated) {
 				c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="coop", error="invalid_token"`)
@@ -176,6 +185,9 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	if token := c.Cookies(s.sessionCookieName()); token != "" {
 		token = strings.Clone(token)
 		m, _, err := s.svc.Accounts.Authenticate(ctx, token)
+		if err == nil {
+			err = s.scope(ctx, &m)
+		}
 		switch {
 		case err == nil:
 			c.Locals(localMember, &m)
@@ -213,4 +225,12 @@ func (s *Server) apiWriteChecks(c *fiber.Ctx) error {
 
 func (s *Server) originOfBaseURL() string {
 	return s.cfg.BaseURL.Scheme + "://" + s.cfg.BaseURL.Host
+}
+
+// scope fills in the formal services a services user answers for.
+func (s *Server) scope(ctx context.Context, m *domain.Member) error {
+	if s.svc.ServicePeople == nil || m.Role != domain.RoleServices || len(m.Services) > 0 {
+		return nil
+	}
+	return s.svc.ServicePeople.Scope(ctx, m)
 }

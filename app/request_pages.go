@@ -210,11 +210,15 @@ func (s *Server) renderRequest(c *fiber.Ctx, status int, fp formPage) error {
 		if err != nil {
 			return err
 		}
-		var stories []string
-		for _, e := range es {
-			stories = append(stories, e.Story(s.cfg.Location))
+		type escalationItem struct {
+			domain.EscalationListing
+			Story string
 		}
-		data["Escalations"] = stories
+		var items []escalationItem
+		for _, e := range es {
+			items = append(items, escalationItem{e, e.Story(s.cfg.Location)})
+		}
+		data["Escalations"] = items
 		if by.Role.Coordinates() && (v.Status == domain.RequestOpen || v.Status == domain.RequestEscalated) && v.ConsentToEscalate() {
 			opts, err := s.svc.Escalations.Options(ctx, by, v.Request)
 			if err != nil {

@@ -154,11 +154,10 @@ func (s *Server) registerRoutes() {
 	s.post("/api/v1/matches/:id/feedback", posters, s.apiMatchAction(feedbackStep))
 	s.get("/api/v1/members/:id/statement", posters, s.apiStatement)
 	s.get("/api/v1/notifications", signedIn, s.apiNotifications)
-	s.get("/api/v1/escalations", coordinators, s.apiEscalations)
-	s.get("/api/v1/escalations/:id", coordinators, s.apiEscalation)
 
 	// Safeguarding checks and concerns (routes_safeguarding.go).
 	s.registerSafeguardingRoutes()
 	// The directory of formal services (routes_directory.go).
 	s.registerDirectoryRoutes()
+	s.registerEscalationRoutes()
 }

@@ -42,8 +42,10 @@ type Services struct {
 	Freshness *domain.Freshness
 	// Directory: the formal services needs are escalated to, and their import.
 	Directory *domain.Directory
-	// Escalations to formal services, as requesters and coordinators see them.
+	// Escalations to formal services, as requesters, coordinators and services see them.
 	Escalations *domain.Escalations
+	// ServicePeople: the services users and API tokens that act for formal services.
+	ServicePeople *domain.ServicePeople
 }
 
 // Health reports on the database for /readyz.

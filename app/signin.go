@@ -31,6 +31,9 @@ func homeFor(m domain.Member) string {
 	if m.Role.Coordinates() {
 		return "/coordinate"
 	}
+	if m.Role == domain.RoleServices {
+		return "/inbox"
+	}
 	return "/account"
 }
 

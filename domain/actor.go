@@ -7,6 +7,7 @@ type Actor struct {
 	ID        int64 // 0 for the system (the command line, a scheduled job)
 	Name      string
 	Role      Role
+	Services  []int64 // for the services role: the formal services they answer for
 	IP        string
 	RequestID string
 }

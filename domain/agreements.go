@@ -215,6 +215,20 @@ type Agreements struct {
 	// AnswerWithin is how long the two people have to accept an approved match; urgent
 	// requests get a quarter of it.
 	answerWithin time.Duration
+	// escalations withdraws a request from a formal service when the community meets it.
+	escalations EscalationCanceller
+}
+
+// EscalationCanceller cancels a request's open escalations, telling their services.
+type EscalationCanceller interface {
+	CancelOpen(ctx context.Context, by Actor, requestID int64, reason string) (int, error)
+}
+
+// WithEscalations lets agreeing a match withdraw its request from any formal service it was
+// passed to. Set once, when the platform is wired.
+func (a *Agreements) WithEscalations(e EscalationCanceller) *Agreements {
+	a.escalations = e
+	return a
 }
 
 // NewAgreements returns the match life-cycle service; answerWithin 0 means the default.
@@ -385,7 +399,7 @@ func (a *Agreements) categoryName(ctx context.Context, id int64) string {
 
 // approve lets a proposal through to the two people: they are asked to accept by answerBy.
 func (a *Agreements) approve(ctx context.Context, m *Match, r Request, by int64, now time.Time) error {
-	if !r.Start.After(now) || r.Status != RequestOpen {
+	if !r.Start.After(now) || !r.Seeking() {
 		return &ConflictError{Message: "This request's time has passed or it is no longer open, so the proposal cannot be approved. Nothing was changed."}
 	}
 	m.Status, m.ApprovedBy, m.ApprovedAt, m.AnswerBy = MatchApproved, by, now, a.answerBy(r, now)
@@ -553,7 +567,7 @@ func (a *Agreements) Assign(ctx context.Context, by Actor, requestID, offerID in
 			return err
 		}
 		now := a.clock.now()
-		if r.Status != RequestOpen || !r.Start.After(now) {
+		if !r.Seeking() || !r.Start.After(now) {
 			return &ConflictError{Message: "This request is no longer open, or its time has passed, so it cannot be matched. Nothing was changed."}
 		}
 		if by.ID == r.MemberID {
@@ -665,11 +679,21 @@ func (a *Agreements) Accept(ctx context.Context, by Actor, id int64) (Match, err
 			return nil
 		}
 		m.Status, m.AcceptedAt = MatchAccepted, now
-		if err := a.store.MoveRequest(ctx, r.ID, RequestMatched, RequestOpen, now); err != nil {
+		gone := &ConflictError{Message: "The request was changed or cancelled meanwhile, so this match cannot be agreed. Nothing was changed."}
+		if !r.Seeking() {
+			return gone
+		}
+		if err := a.store.MoveRequest(ctx, r.ID, RequestMatched, r.Status, now); err != nil {
 			if errors.Is(err, ErrConflict) {
-				return &ConflictError{Message: "The request was changed or cancelled meanwhile, so this match cannot be agreed. Nothing was changed."}
+				return gone
 			}
 			return err
+		}
+		// Passed to a formal service meanwhile: the community has found a helper after all.
+		if r.Status == RequestEscalated && a.escalations != nil {
+			if _, err := a.escalations.CancelOpen(ctx, by, r.ID, "A neighbour in the co-op is helping after all."); err != nil {
+				return err
+			}
 		}
 		msg := fmt.Sprintf("Agreed: %s on %s. You can now see each other's contact details.", a.categoryName(ctx, r.CategoryID), a.when(r))
 		notes = []Notification{{MemberID: m.HelperID, Data: a.about(ctx, r), Kind: NotifyAccepted, Message: msg, Link: matchLink(m.ID)},

@@ -32,6 +32,7 @@ type Escalation struct {
 
 // EscalationStore keeps escalations and finds the requests due for one.
 type EscalationStore interface {
+	EscalationChanger
 	// DueRequests lists open requests still ahead of now, with no live match, never escalated
 	// and never reported as unable to leave, that are due by the timings (the oldest due first).
 	DueRequests(ctx context.Context, now time.Time, timings map[Urgency]EscalationTiming, limit int) ([]Request, error)
@@ -257,18 +258,32 @@ func (e *Escalations) escalate(ctx context.Context, r Request, svc Service, now 
 		if !sent {
 			return nil
 		}
-		if svc.WebhookURL != "" {
-			if err := e.store.EnqueueWebhook(ctx, now, svc.WebhookURL, WebhookEvent{ServiceID: svc.ID, Event: WebhookEscalationRequested,
-				EscalationID: esc.ID, Status: string(esc.Status), URL: e.baseURL + fmt.Sprintf("/api/v1/escalations/%d", esc.ID)}); err != nil {
-				return err
-			}
-		}
-		when := r.Start.In(e.loc).Format("Monday 2 January, 15:04")
-		return e.store.AddNotifications(ctx, []Notification{{MemberID: r.MemberID, Kind: NotifyEscalated, CreatedAt: now,
-			Link:    fmt.Sprintf("/requests/%d", r.ID),
-			Message: fmt.Sprintf("No neighbour was found in time for your request on %s, so, as you agreed, it has been passed to %s. We will tell you when they answer.", when, svc.Name)}})
+		return e.sent(ctx, r, svc, esc, now)
 	})
 	return esc, sent, err
+}
+
+// sent tells the service of an escalation just sent, and its requester that it was passed on.
+func (e *Escalations) sent(ctx context.Context, r Request, svc Service, esc Escalation, now time.Time) error {
+	if err := e.tellService(ctx, svc, esc, WebhookEscalationRequested, now); err != nil {
+		return err
+	}
+	when := r.Start.In(e.loc).Format("Monday 2 January, 15:04")
+	return e.store.AddNotifications(ctx, []Notification{{MemberID: r.MemberID, Kind: NotifyEscalated, CreatedAt: now,
+		Link:    fmt.Sprintf("/requests/%d", r.ID),
+		Message: fmt.Sprintf("No neighbour was found in time for your request on %s, so, as you agreed, it has been passed to %s. We will tell you when they answer.", when, svc.Name)}})
+}
+
+// tellService writes the message that tells a service of an event about one of its escalations:
+// a signed webhook when it has one, else an email with a link to its inbox. Neither carries
+// personal data.
+func (e *Escalations) tellService(ctx context.Context, svc Service, esc Escalation, event string, now time.Time) error {
+	ev := WebhookEvent{ServiceID: svc.ID, Event: event, EscalationID: esc.ID, Status: string(esc.Status),
+		URL: e.baseURL + fmt.Sprintf("/api/v1/escalations/%d", esc.ID)}
+	if svc.WebhookURL != "" {
+		return e.store.EnqueueWebhook(ctx, now, svc.WebhookURL, ev)
+	}
+	return nil
 }
 
 // escalationNotice tells coordinators what the step could not do on its own.
@@ -315,6 +330,8 @@ type EscalationQuery struct {
 	UpdatedSince time.Time        // zero for any
 	BeforeID     int64            // paging
 	Limit        int
+	ServiceIDs   []int64 // only those sent to these services; nil for any
+	SentOnly     bool    // leave out drafts, which have not left the co-op
 }
 
 // AuditEscalationViewed records each read of an escalation's details.
@@ -323,10 +340,18 @@ const AuditEscalationViewed = "escalation.viewed"
 // CoopName is how the co-op names itself to formal services.
 const CoopName = "Co-op Support Exchange"
 
-// List lists escalations for coordinators, newest change first.
+// List lists escalations, newest first: all of them for coordinators, those sent to their own
+// services for a service's people and tokens.
 func (e *Escalations) List(ctx context.Context, by Actor, q EscalationQuery) ([]EscalationListing, error) {
-	if err := requireCoordinator(by); err != nil {
-		return nil, err
+	switch {
+	case by.Role.Coordinates():
+	case by.Role == RoleServices:
+		if len(by.Services) == 0 {
+			return nil, nil
+		}
+		q.ServiceIDs, q.SentOnly = by.Services, true
+	default:
+		return nil, ErrForbidden
 	}
 	if q.Status != "" && !slices.Contains(EscalationStatuses, q.Status) {
 		return nil, Invalid("status", "Use one of draft, requested, accepted, rejected, in-progress, on-hold, completed, failed, cancelled, entered-in-error")
@@ -342,16 +367,13 @@ func (e *Escalations) List(ctx context.Context, by Actor, q EscalationQuery) ([]
 }
 
 // Record gathers what may leave the co-op about one escalation: the need, when and where,
-// and the person's first name and phone only when their consent covers it. Coordinators
-// only for now (services read their own through the inbox, still to come); every read is
-// audited.
+// and the person's first name and phone only when their consent covers it. For coordinators,
+// and for the people and tokens of the service it was sent to (another service's is not
+// found); every read is audited.
 func (e *Escalations) Record(ctx context.Context, by Actor, id int64) (EscalationRecord, error) {
-	if err := requireCoordinator(by); err != nil {
-		return EscalationRecord{}, err
-	}
-	l, err := e.reader.Escalation(ctx, id)
+	l, err := e.readable(ctx, by, id)
 	if err != nil {
-		return EscalationRecord{}, fmt.Errorf("escalation %d: %w", id, err)
+		return EscalationRecord{}, err
 	}
 	r, err := e.reader.Request(ctx, l.RequestID)
 	if err != nil {

@@ -112,6 +112,9 @@ type Member struct {
 	AddedBy        int64 // the coordinator who added this member directly, 0 when they applied
 	// Synthetic marks a member made by `coop seed` for load tests, not a real person.
 	Synthetic bool
+	// Services are the formal services a services user answers for: filled in when they sign in
+	// (ServicePeople.Scope), not stored with the member.
+	Services  []int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

@@ -203,3 +203,7 @@ func parseUrgency(v *ValidationError, s string) Urgency {
 	v.Add("urgency", "Choose how urgent it is: routine, soon or urgent")
 	return Routine
 }
+
+// Seeking reports whether the community may still meet the request: open, or passed to a
+// formal service that may yet be told a neighbour is helping.
+func (r Request) Seeking() bool { return r.Status == RequestOpen || r.Status == RequestEscalated }

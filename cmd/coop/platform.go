@@ -90,6 +90,8 @@ func services(st *store.Store, hasher domain.PasswordHasher, loc *time.Location,
 		Preferences:  domain.NewPreferences(st, audit, clock),
 		// The directory of formal services; feeds are fetched with a time limit.
 		Directory: domain.NewDirectory(st, st, st, audit, clock, openreferral.MustNewReader(), &http.Client{Timeout: feedTimeout}),
+		// Who acts for formal services: their people and their systems' tokens.
+		ServicePeople: domain.NewServicePeople(st, st, st, st, audit, clock),
 	}, limiter
 }
 
@@ -122,6 +124,7 @@ func newPlatform(ctx context.Context, cfg Config, st *store.Store, log *slog.Log
 	}
 	svc, limiter := services(st, hasher, cfg.Location, cfg.AnswerWithin)
 	svc.Escalations = escalations(st, svc, cfg)
+	svc.Agreements.WithEscalations(svc.Escalations) // a match agreed withdraws the request from a service
 	// The one-click "still available" links are signed with the platform's key, like its forms.
 	svc.Freshness = domain.NewFreshness(st, st, st, svc.Audit, nil, cfg.Location, []byte(secret))
 	reg := prometheus.NewRegistry()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/coop-exchange/coop/domain"
 )
@@ -212,10 +213,124 @@ func (s *Store) ListEscalations(ctx context.Context, q domain.EscalationQuery) (
 	if q.BeforeID > 0 {
 		db = db.Where("id < ?", q.BeforeID)
 	}
+	if q.ServiceIDs != nil {
+		db = db.Where("service_id IN ?", q.ServiceIDs)
+	}
+	if q.SentOnly {
+		db = db.Where("status <> ?", string(domain.EscalationDraft))
+	}
 	// The newest first: this order comes before the listing's own.
 	out, err := s.escalationListings(ctx, db.Order("id DESC").Limit(q.Limit))
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to list escalations: %w", err)
 	}
 	return out, nil
+}
+
+// ChangeEscalation applies one change to an escalation still where the caller read it, and adds
+// it to the history; see domain.EscalationChanger.
+func (s *Store) ChangeEscalation(ctx context.Context, u domain.EscalationUpdate, change domain.EscalationChange, byID int64) error {
+	set := map[string]any{"status": string(u.Status), "business_status": u.BusinessStatus, "updated_at": u.At.UTC()}
+	if u.StatusReason != "" {
+		set["status_reason"] = u.StatusReason
+	}
+	if u.Outcome != "" {
+		set["outcome"] = u.Outcome
+	}
+	if !u.SentAt.IsZero() {
+		set["sent_at"], set["respond_by"] = u.SentAt.UTC(), u.RespondBy.UTC()
+	}
+	return s.Transact(ctx, func(ctx context.Context) error {
+		res := s.conn(ctx).Model(&escalationRow{}).Where("id = ? AND status = ? AND business_status = ?", u.ID, string(u.From), u.FromBusiness).Updates(set)
+		if err := translate(res.Error); err != nil {
+			if errors.Is(err, domain.ErrDuplicate) {
+				return fmt.Errorf("store: escalation %d: its request has another open escalation: %w", u.ID, domain.ErrConflict)
+			}
+			return fmt.Errorf("store: unable to change escalation %d: %w", u.ID, err)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("store: escalation %d is no longer %s: %w", u.ID, u.From, domain.ErrConflict)
+		}
+		h := escalationChangeRow{EscalationID: u.ID, At: change.At.UTC(), Status: string(change.Status), BusinessStatus: change.BusinessStatus,
+			Side: string(change.Side), ByID: nullID(byID), ByName: change.By, Note: change.Note}
+		if err := s.conn(ctx).Create(&h).Error; err != nil {
+			return fmt.Errorf("store: unable to record the history of escalation %d: %w", u.ID, translate(err))
+		}
+		return nil
+	})
+}
+
+// inboxRow is an escalation with the need in brief, as a service's inbox lists it.
+type inboxRow struct {
+	ID             int64
+	RequestID      int64
+	ServiceID      int64
+	Status         string
+	BusinessStatus string
+	Reason         string
+	StatusReason   string
+	Outcome        string
+	RespondBy      *time.Time
+	SentAt         *time.Time
+	CreatedBy      *int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	ServiceName    string
+	CategoryName   string
+	Urgency        string
+	StartAt        time.Time
+	EndAt          time.Time
+	AreaName       string
+}
+
+func (r inboxRow) escalation() domain.Escalation {
+	return escalationRow{ID: r.ID, RequestID: r.RequestID, ServiceID: r.ServiceID, Status: r.Status, BusinessStatus: r.BusinessStatus,
+		Reason: r.Reason, StatusReason: r.StatusReason, Outcome: r.Outcome, RespondBy: r.RespondBy, SentAt: r.SentAt, CreatedBy: r.CreatedBy,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}.domain()
+}
+
+// InboxEscalations lists the escalations sent to the services; see domain.EscalationChanger.
+func (s *Store) InboxEscalations(ctx context.Context, serviceIDs []int64, open bool, limit int) ([]domain.InboxItem, error) {
+	db := s.conn(ctx).Table("escalations e").
+		Select("e.id, e.request_id, e.service_id, e.status, e.business_status, e.reason, e.status_reason, e.outcome, e.respond_by, e.sent_at, e.created_by, e.created_at, e.updated_at, s.name AS service_name, c.name AS category_name, r.urgency, r.start_at, r.end_at, COALESCE(a.name, '') AS area_name").
+		Joins("JOIN services s ON s.id = e.service_id").
+		Joins("JOIN requests r ON r.id = e.request_id").
+		Joins("JOIN categories c ON c.id = r.category_id").
+		Joins("LEFT JOIN areas a ON a.id = r.area_id").
+		Where("e.service_id IN ? AND e.status <> ?", serviceIDs, string(domain.EscalationDraft))
+	openStatuses := []string{string(domain.EscalationRequested), string(domain.EscalationAccepted), string(domain.EscalationInProgress), string(domain.EscalationOnHold)}
+	if open {
+		db = db.Where("e.status IN ?", openStatuses).
+			Order(clause.Expr{SQL: "CASE WHEN e.status = ? AND e.business_status = '' THEN 0 ELSE 1 END", Vars: []any{string(domain.EscalationRequested)}}).
+			Order("CASE WHEN e.status = 'requested' AND e.business_status = '' THEN e.respond_by END").
+			Order("e.updated_at DESC, e.id DESC")
+	} else {
+		db = db.Where("e.status NOT IN ?", openStatuses).Order("e.updated_at DESC, e.id DESC")
+	}
+	if limit > 0 {
+		db = db.Limit(limit)
+	}
+	var rows []inboxRow
+	if err := db.Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: unable to list the inbox of services %v: %w", serviceIDs, translate(err))
+	}
+	out := make([]domain.InboxItem, len(rows))
+	for i, r := range rows {
+		out[i] = domain.InboxItem{EscalationListing: domain.EscalationListing{Escalation: r.escalation(), ServiceName: r.ServiceName},
+			CategoryName: r.CategoryName, Urgency: domain.Urgency(r.Urgency), Start: r.StartAt.UTC(), End: r.EndAt.UTC(), AreaName: r.AreaName}
+	}
+	return out, nil
+}
+
+// WithdrawEscalationConsent records the withdrawal of a request's consent to pass it on.
+func (s *Store) WithdrawEscalationConsent(ctx context.Context, requestID int64, at time.Time) error {
+	res := s.conn(ctx).Model(&requestRow{}).Where("id = ? AND escalation_consent_at IS NOT NULL AND escalation_consent_withdrawn_at IS NULL", requestID).
+		Updates(map[string]any{"escalation_consent_withdrawn_at": at.UTC(), "updated_at": at.UTC()})
+	if res.Error != nil {
+		return fmt.Errorf("store: unable to withdraw the consent of request %d: %w", requestID, translate(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("store: request %d has no consent to withdraw: %w", requestID, domain.ErrConflict)
+	}
+	return nil
 }

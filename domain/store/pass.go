@@ -18,14 +18,16 @@ import (
 // What a matcher pass reads. Each is one query over the whole co-op, so that a pass costs a
 // handful of round trips however big the co-op is.
 const (
-	// Open requests still ahead, of active members, with no live match.
+	// Requests the community may still meet (open, or passed to a formal service that has not
+	// taken them on) still ahead, of active members, with no live match.
 	passRequestsSQL = `SELECT r.id, r.member_id, m.name, r.category_id, c.name, a.name, a.lat, a.lon, r.start_at, r.end_at,
 		r.urgency, r.needs_check, c.requires_check, r.updated_at
 	FROM requests r
 	JOIN members m ON m.id = r.member_id
 	JOIN categories c ON c.id = r.category_id
 	JOIN areas a ON a.id = r.area_id
-	WHERE r.status = 'open' AND r.start_at > ? AND m.status = 'active'
+	WHERE (r.status = 'open' OR (r.status = 'escalated' AND NOT EXISTS (SELECT 1 FROM escalations e
+		WHERE e.request_id = r.id AND e.status IN ('accepted', 'in-progress', 'on-hold', 'completed')))) AND r.start_at > ? AND m.status = 'active'
 	AND NOT EXISTS (SELECT 1 FROM matches x WHERE x.request_id = r.id AND x.status IN ('proposed', 'approved', 'accepted'))`
 
 	// Active offers of active members.
@@ -46,13 +48,13 @@ const (
 	passLiveSQL = `SELECT x.helper_id, x.status, x.helper_answered_at IS NULL, r.start_at, r.end_at
 	FROM matches x JOIN requests r ON r.id = x.request_id
 	WHERE x.status IN ('proposed', 'approved', 'accepted')
-	AND NOT (x.status IN ('proposed', 'approved') AND r.status = 'open' AND r.start_at <= ?)`
+	AND NOT (x.status IN ('proposed', 'approved') AND r.status IN ('open', 'escalated') AND r.start_at <= ?)`
 
 	// Pairs never to propose again, of the requests a pass looks at: turned down by a
 	// coordinator, declined, or cancelled by one of the two people.
 	passExcludedSQL = `SELECT x.request_id, x.helper_id FROM matches x JOIN requests r ON r.id = x.request_id
 	WHERE (x.status IN ('rejected', 'declined') OR (x.status = 'cancelled' AND x.ended_by IN (x.helper_id, r.member_id)))
-	AND r.status = 'open' AND r.start_at > ?`
+	AND r.status IN ('open', 'escalated') AND r.start_at > ?`
 
 	// Completed matches between each requester and helper.
 	passHistorySQL = `SELECT r.member_id, x.helper_id, COUNT(*)
@@ -313,7 +315,7 @@ const (
 	// Live proposals and approvals of open requests whose time has come are cancelled...
 	cancelExpiringSQL = `UPDATE matches SET status = 'cancelled', end_reason = ?, updated_at = ?
 	WHERE status IN ('proposed', 'approved')
-	AND request_id IN (SELECT id FROM requests WHERE status = 'open' AND start_at <= ?)`
+	AND request_id IN (SELECT id FROM requests WHERE status IN ('open', 'escalated') AND start_at <= ?)`
 	// ... and the requests expire.
 	expireRequestsSQL = `UPDATE requests SET status = 'expired', updated_at = ? WHERE status = 'open' AND start_at <= ?`
 	countExpiringSQL  = `SELECT COUNT(*) FROM requests WHERE status = 'open' AND start_at <= ?`
@@ -376,7 +378,7 @@ func values(n int, types ...string) string {
 const insertProposalsSQL = `INSERT INTO matches (request_id, offer_id, helper_id, source, status, score, reasons, pass_id, created_at, updated_at)
 	SELECT v.column1, v.column2, v.column3, 'auto', 'proposed', v.column4, v.column5, ?, ?, ?
 	FROM (%s) AS v
-	JOIN requests r ON r.id = v.column1 AND r.status = 'open' AND r.updated_at = v.column6
+	JOIN requests r ON r.id = v.column1 AND r.status IN ('open', 'escalated') AND r.updated_at = v.column6
 	JOIN offers o ON o.id = v.column2 AND o.status = 'active' AND o.member_id = v.column3 AND o.updated_at = v.column7
 	JOIN members hm ON hm.id = v.column3 AND hm.status = 'active'
 	JOIN members rm ON rm.id = r.member_id AND rm.status = 'active'
