@@ -215,9 +215,6 @@ func (e *Escalations) change(ctx context.Context, by Actor, l EscalationListing,
 			u.SentAt, u.RespondBy = now, RespondBy(r.Urgency, now)
 		}
 	}
-	if ack {
-		note = "Seen"
-	}
 	after := l
 	after.Status, after.BusinessStatus, after.UpdatedAt = u.Status, u.BusinessStatus, now
 	if !u.SentAt.IsZero() {

@@ -63,3 +63,12 @@ type EscalationChange struct {
 	Side           Side
 	Note           string
 }
+
+// Label says the change in plain words: a service's change that leaves the escalation requested
+// can only be its acknowledgement.
+func (c EscalationChange) Label() string {
+	if c.Side == SideService && c.Status == EscalationRequested {
+		return "Acknowledged by the service"
+	}
+	return c.Status.Label()
+}

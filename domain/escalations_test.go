@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -166,5 +167,114 @@ func TestCoordinatorsEscalateAtOnce(t *testing.T) {
 		}
 		_, err = esc.EscalateNow(ctx, w.coord, noConsent[0].ID, first.ID, "urgent")
 		wantConflict(t, err, "did not agree")
+	})
+}
+
+// TestACommunityHelperWithdrawsTheEscalation: a request passed to a service is still looked at
+// by the matcher until the service takes it on; when a neighbour is agreed, the escalation is
+// cancelled with that reason, the service is told, and the request is matched.
+func TestACommunityHelperWithdrawsTheEscalation(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		w := newAgreeWorld(t, st)
+		dir := newDirectory(t, w.world)
+		clock := domain.Clock(func() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now })
+		esc := domain.NewEscalations(st, st, dir, st, st, w.audit, clock, london, "https://coop.example.org", false)
+		w.ag.WithEscalations(esc)
+		transport, err := st.CategoryBySlug(ctx, "transport")
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, _, err := dir.Create(ctx, w.coord, domain.ServiceInput{Name: "Riverside Community Transport", TaxonomyTerms: transport.TaxonomyTerms,
+			AreaIDs: []int64{w.area.ID}, WebhookURL: "https://referrals.riverside.example/coop", Active: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs, err := w.x.AskForSupport(ctx, w.annA, domain.RequestInput{Category: "transport", Description: "A lift to the clinic",
+			Start: w.request.Start.Add(30 * time.Minute), End: w.request.Start.Add(90 * time.Minute), Urgency: "soon", ConsentToEscalate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := reqs[0]
+		e, err := esc.EscalateNow(ctx, w.coord, r.ID, svc.ID, "Her usual driver is away")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeking := func() bool {
+			in, err := st.MatchInput(ctx, w.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range in.Requests {
+				if q.ID == r.ID {
+					return true
+				}
+			}
+			return false
+		}
+		if !seeking() {
+			t.Fatalf("the matcher no longer looks for a helper once the request is passed on")
+		}
+		m := w.propose(t, r, w.bobOffer)
+		if _, err := w.ag.Approve(ctx, w.coord, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.ag.Accept(ctx, w.bobA, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.ag.Accept(ctx, w.annA, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		l, err := esc.Get(ctx, w.coord, e.ID)
+		if err != nil || l.Status != domain.EscalationCancelled || !strings.Contains(l.StatusReason, "neighbour") {
+			t.Fatalf("after a neighbour agreed, the escalation is %+v (%v)", l, err)
+		}
+		got, err := st.Request(ctx, r.ID)
+		if err != nil || got.Status != domain.RequestMatched {
+			t.Fatalf("the request is %v (%v)", got.Status, err)
+		}
+		msgs, err := st.ClaimOutbox(ctx, w.now, time.Minute, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, msg := range msgs {
+			if msg.Channel == domain.ChannelWebhook && msg.ServiceID == svc.ID {
+				kinds = append(kinds, msg.Kind)
+			}
+		}
+		if strings.Join(kinds, ",") != "escalation.requested,escalation.cancelled" {
+			t.Errorf("the service was sent %v", kinds)
+		}
+
+		// Once a service has accepted a request, the matcher leaves it to them.
+		reqs, err = w.x.AskForSupport(ctx, w.annA, domain.RequestInput{Category: "transport", Description: "A lift back",
+			Start: w.request.Start.Add(3 * time.Hour), End: w.request.Start.Add(4 * time.Hour), Urgency: "soon", ConsentToEscalate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = reqs[0]
+		if e, err = esc.EscalateNow(ctx, w.coord, r.ID, svc.ID, "Same again"); err != nil {
+			t.Fatal(err)
+		}
+		staff := domain.Actor{Name: "Riverside duty desk", Role: domain.RoleServices, Services: []int64{svc.ID}}
+		if _, err := esc.Move(ctx, staff, e.ID, domain.EscalationMove{To: domain.EscalationAccepted}); err != nil {
+			t.Fatal(err)
+		}
+		if seeking() {
+			t.Errorf("the matcher still looks for a helper for a request a service has taken on")
+		}
+		// A services user of another service cannot touch it.
+		other := domain.Actor{Name: "Elsewhere", Role: domain.RoleServices, Services: []int64{svc.ID + 1000}}
+		if _, err := esc.Move(ctx, other, e.ID, domain.EscalationMove{To: domain.EscalationCompleted, Outcome: "x"}); !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("another service's user changing it: %v", err)
+		}
+		done, err := esc.Move(ctx, staff, e.ID, domain.EscalationMove{To: domain.EscalationCompleted, Outcome: "Driven there and back"})
+		if err != nil || done.Status != domain.EscalationCompleted {
+			t.Fatalf("completing: %+v (%v)", done, err)
+		}
+		if got, err := st.Request(ctx, r.ID); err != nil || got.Status != domain.RequestFulfilled {
+			t.Errorf("after the service completed it, the request is %v (%v)", got.Status, err)
+		}
 	})
 }
