@@ -24,6 +24,7 @@ func (s *Server) registerEscalationRoutes() {
 
 	s.get("/coordinate/escalations", coordinators, s.coordinateEscalationsPage)
 	s.post("/coordinate/escalations/:id/status", coordinators, s.coordinateEscalation)
+	s.post("/coordinate/escalations/review", coordinators, s.setEscalationReview)
 	s.post("/requests/:id/consent/withdraw", posters, s.withdrawConsent)
 
 	s.get("/api/v1/escalations", answerers, s.apiEscalations)
@@ -166,7 +167,11 @@ func (s *Server) coordinateEscalationsPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	data := fiber.Map{"Status": string(status), "Statuses": domain.EscalationStatuses, "Now": c.Context().Time()}
+	review, err := s.svc.Escalations.Review(c.UserContext())
+	if err != nil {
+		return err
+	}
+	data := fiber.Map{"Status": string(status), "Statuses": domain.EscalationStatuses, "Now": c.Context().Time(), "Review": review}
 	if len(rows) > limit {
 		rows = rows[:limit]
 		data["Next"] = "/coordinate/escalations?status=" + string(status) + "&cursor=" + *encodeCursor(rows[limit-1].ID)
@@ -204,4 +209,18 @@ func (s *Server) withdrawConsent(c *fiber.Ctx) error {
 	}
 	s.flash(c, msg)
 	return c.Redirect("/requests/"+itoa(id), fiber.StatusSeeOther)
+}
+
+// setEscalationReview chooses whether the matcher sends escalations at once or holds them.
+func (s *Server) setEscalationReview(c *fiber.Ctx) error {
+	on := c.FormValue("review") == "yes"
+	if err := s.svc.Escalations.SetReview(c.UserContext(), s.actor(c), on); err != nil {
+		return err
+	}
+	msg := "Escalations are sent at once when they are due."
+	if on {
+		msg = "Escalations now wait as drafts for a coordinator to send them, from the request's page."
+	}
+	s.flash(c, msg)
+	return c.Redirect("/coordinate/escalations", fiber.StatusSeeOther)
 }

@@ -265,3 +265,62 @@ func TestWithdrawingConsentCancelsTheEscalation(t *testing.T) {
 		}
 	})
 }
+
+// TestDraftsWaitForACoordinator: with the co-op's review setting on, the escalation step holds a
+// draft that the service cannot see until a coordinator sends it from the request's page.
+func TestDraftsWaitForACoordinator(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		coord, svcUser := h.as(domain.RoleCoordinator), h.as(domain.RoleServices)
+		coord.get("/coordinate/escalations")
+		expectStatus(t, coord.postForm("/coordinate/escalations/review", url.Values{"review": {"yes"}}), http.StatusSeeOther)
+		if page := body(coord.get("/coordinate/escalations")); !strings.Contains(page, `name="review" type="checkbox" value="yes" checked`) {
+			t.Fatalf("the setting is not shown as on")
+		}
+		expectStatus(t, h.as(domain.RoleMember).postForm("/coordinate/escalations/review", url.Values{"review": {"no"}}), http.StatusForbidden)
+		c := h.people[domain.RoleCoordinator]
+		by := domain.Actor{ID: c.ID, Name: c.Name, Role: c.Role}
+		cats, err := h.svc.Catalogue.Categories(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var terms []string
+		for _, c := range cats {
+			if c.Slug == "transport" {
+				terms = c.TaxonomyTerms
+			}
+		}
+		svc, _, err := h.svc.Directory.Create(ctx, by, domain.ServiceInput{Name: "Riverside Community Transport", TaxonomyTerms: terms,
+			AreaIDs: []int64{h.area.ID}, WebhookURL: "https://referrals.example/t", Active: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := h.svc.ServicePeople.AddUser(ctx, by, svc.ID, domain.ServiceUserInput{Email: "services@example.org"}); err != nil {
+			t.Fatal(err)
+		}
+		m := h.people[domain.RoleMember]
+		start := time.Now().Add(5 * time.Hour).Truncate(time.Minute)
+		reqs, err := h.svc.Exchange.AskForSupport(ctx, domain.Actor{ID: m.ID, Name: m.Name, Role: m.Role}, domain.RequestInput{Category: "transport",
+			Description: "A lift to the surgery", Start: start, End: start.Add(time.Hour), Urgency: "urgent", ConsentToEscalate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := h.svc.Escalations.EscalateDue(ctx); err != nil || got.Drafted != 1 || got.Sent != 0 {
+			t.Fatalf("with review on, the step: %+v (%v)", got, err)
+		}
+		es, err := h.svc.Escalations.ForRequest(ctx, by, reqs[0])
+		if err != nil || len(es) != 1 || es[0].Status != domain.EscalationDraft {
+			t.Fatalf("the draft: %+v (%v)", es, err)
+		}
+		id := strconv.FormatInt(es[0].ID, 10)
+		expectStatus(t, svcUser.get("/inbox/"+id), http.StatusNotFound)
+		path := "/requests/" + strconv.FormatInt(reqs[0].ID, 10)
+		if page := body(coord.get(path)); !strings.Contains(page, "Send it to Riverside Community Transport now") {
+			t.Fatalf("the request page offers no way to send the draft")
+		}
+		expectStatus(t, coord.postForm("/coordinate/escalations/"+id+"/status", url.Values{"status": {"requested"}}), http.StatusSeeOther)
+		if page := body(svcUser.get("/inbox")); !strings.Contains(page, `href="/inbox/`+id+`"`) {
+			t.Errorf("once sent, the service does not see it:\n%.1500s", page)
+		}
+	})
+}

@@ -128,7 +128,7 @@ var wantAccess = map[string]string{
 	"GET /api/v1/escalations": "services,coordinator,admin", "POST /coordinate/requests/:id/escalate": "coordinator,admin", "GET /api/v1/escalations/:id": "services,coordinator,admin",
 	"POST /api/v1/escalations/:id/status": "services,coordinator,admin",
 	"GET /inbox":                          "services", "GET /inbox/:id": "services", "POST /inbox/:id/acknowledge": "services", "POST /inbox/:id/status": "services",
-	"GET /coordinate/escalations": "coordinator,admin", "POST /coordinate/escalations/:id/status": "coordinator,admin",
+	"GET /coordinate/escalations": "coordinator,admin", "POST /coordinate/escalations/:id/status": "coordinator,admin", "POST /coordinate/escalations/review": "coordinator,admin",
 	"POST /requests/:id/consent/withdraw": "member,coordinator,admin",
 	"POST /coordinate/services/:id/users": "coordinator,admin", "POST /coordinate/services/:id/users/:member/remove": "coordinator,admin",
 	"POST /coordinate/services/:id/tokens": "coordinator,admin", "POST /coordinate/services/:id/tokens/:token/revoke": "coordinator,admin",

@@ -26,6 +26,9 @@ type EscalationChanger interface {
 	// WithdrawEscalationConsent records that the requester withdrew their consent to pass the
 	// request on, at a time, if they had given it (ErrConflict otherwise).
 	WithdrawEscalationConsent(ctx context.Context, requestID int64, at time.Time) error
+	// Setting reads one of the co-op's settings, and whether it is set; PutSetting sets it.
+	Setting(ctx context.Context, key string) (string, bool, error)
+	PutSetting(ctx context.Context, key, value string, at time.Time) error
 }
 
 // EscalationUpdate is one change to an escalation's row.
@@ -434,4 +437,38 @@ func (e *Escalations) WithdrawConsent(ctx context.Context, by Actor, requestID i
 		return 0, fmt.Errorf("withdraw consent on request %d: %w", requestID, err)
 	}
 	return n, nil
+}
+
+// settingReview is the co-op's setting that holds new escalations for a coordinator's review.
+const settingReview = "escalation_review"
+
+// AuditEscalationReview records a coordinator changing that setting.
+const AuditEscalationReview = "setting.escalation_review"
+
+// Review reports whether the escalation step holds what it would send as drafts for a
+// coordinator to send: the co-op's setting, else the platform's default.
+func (e *Escalations) Review(ctx context.Context) (bool, error) {
+	v, ok, err := e.store.Setting(ctx, settingReview)
+	if err != nil || !ok {
+		return e.review, err
+	}
+	return v == "yes", nil
+}
+
+// SetReview chooses whether the escalation step sends at once or holds drafts for review.
+// Coordinators only.
+func (e *Escalations) SetReview(ctx context.Context, by Actor, on bool) error {
+	if err := requireCoordinator(by); err != nil {
+		return err
+	}
+	value := "no"
+	if on {
+		value = "yes"
+	}
+	return e.tx.Transact(ctx, func(ctx context.Context) error {
+		if err := e.store.PutSetting(ctx, settingReview, value, e.clock.now()); err != nil {
+			return err
+		}
+		return e.audit.Record(ctx, by, AuditEscalationReview, "setting", 0, map[string]string{"review": value})
+	})
 }

@@ -135,7 +135,7 @@ const (
 	NoticeEscalation       = "escalation"
 	NotifyEscalated        = "request.escalated"
 	escalationBatch        = 500
-	escalationsPage        = "/coordinate/unmatched"
+	escalationsPage        = "/coordinate/escalations"
 )
 
 // EscalateDue runs the escalation step at the service's now.
@@ -145,6 +145,10 @@ func (e *Escalations) EscalateDue(ctx context.Context) (EscalationCounts, error)
 	due, err := e.store.DueRequests(ctx, now, DefaultEscalationTimings, escalationBatch)
 	if err != nil {
 		return c, fmt.Errorf("find requests due for escalation: %w", err)
+	}
+	review, err := e.Review(ctx)
+	if err != nil {
+		return c, err
 	}
 	var noConsent, noService, unsent []int64
 	var unsentNames []string
@@ -163,7 +167,7 @@ func (e *Escalations) EscalateDue(ctx context.Context) (EscalationCounts, error)
 		}
 		due := EscalationDue(r, nil)
 		reason := "No helper was found in the community by " + due.In(e.loc).Format("15:04 on Monday 2 January") + "."
-		_, sent, err := e.escalate(ctx, r, svc, now, SystemActor("the matcher"), reason, !e.review)
+		_, sent, err := e.escalate(ctx, r, svc, now, SystemActor("the matcher"), reason, !review)
 		switch {
 		case errors.Is(err, ErrConflict):
 			continue // escalated meanwhile, by a coordinator or another process
