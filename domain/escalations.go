@@ -50,6 +50,9 @@ type EscalationStore interface {
 	Unanswered(ctx context.Context, now time.Time) ([]EscalationListing, error)
 	MarkOverdueAlerted(ctx context.Context, ids []int64, at time.Time) error
 	RequestEscalations(ctx context.Context, requestID int64) ([]EscalationListing, error)
+	// EnqueueServiceEmail writes the email that tells a service with no webhook of ev at its
+	// address to, linking to ev.URL (the escalation in the services inbox) and nothing personal.
+	EnqueueServiceEmail(ctx context.Context, now time.Time, to string, ev WebhookEvent) error
 }
 
 // EscalationListing is an escalation with the name of its service.

@@ -40,6 +40,19 @@ const (
 	EmailDataDate   = "date"   // a date by which to act, like "1 April 2026"
 )
 
+// The values a formal service's escalation email reads from EmailPayload.Data. None is personal:
+// the service's own name, and the escalation's number and status.
+const (
+	EmailDataService    = "service"    // the service's name, like "Riverside Adult Social Care"
+	EmailDataEscalation = "escalation" // the escalation's number, like "42"
+	EmailDataStatus     = "status"     // its status in plain words (EscalationStatus.Label), like "Accepted by the service"
+)
+
+// ServiceEmailKind reports whether kind is an email to a formal service that has no webhook: one
+// per webhook event, of the same name. Such an email is for no member, so it is not on anyone's
+// preferences page and cannot be refused: it is how the service learns of a need passed to it.
+func ServiceEmailKind(kind string) bool { return slices.Contains(WebhookEvents, kind) }
+
 // EmailKind is one kind of email, as members see it on their preferences page.
 type EmailKind struct {
 	Kind  string
@@ -100,9 +113,9 @@ type OutboxMessage struct {
 	ID             int64
 	Channel        Channel
 	IdempotencyKey string // the same on every attempt
-	Kind           string // an email kind, or a webhook event
-	MemberID       int64  // the member it is for; 0 for a webhook
-	ServiceID      int64  // the formal service a webhook is for, whose secret signs it; 0 for an email
+	Kind           string // an email kind, or a webhook event (for a webhook or a service's email)
+	MemberID       int64  // the member it is for; 0 for a webhook or a service's email
+	ServiceID      int64  // the formal service a webhook (signed with its secret) or a service's email is for; 0 for a member's email
 	Recipient      string // an email address, or a URL
 	Payload        []byte // JSON; for an email, an EmailPayload; for a webhook, the body exactly as sent
 	Status         OutboxStatus
@@ -116,9 +129,11 @@ type OutboxMessage struct {
 // when it is sent, so that the wording and the base URL are those of the running platform.
 type EmailPayload struct {
 	Template string            `json:"template"` // the email's kind
-	Name     string            `json:"name"`     // the member's name, as it was when written
+	Name     string            `json:"name"`     // the member's name, as it was when written; "" for a service's email
 	Data     map[string]string `json:"data,omitempty"`
-	Link     string            `json:"link,omitempty"` // a path starting with /
+	// Link is a path starting with / for a member's email, the base URL added when it is sent; a
+	// service's email holds the absolute URL of the escalation in the services inbox, sent as it is.
+	Link string `json:"link,omitempty"`
 }
 
 // EmailPreference is whether a member wants one kind of email.

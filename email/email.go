@@ -68,6 +68,9 @@ func (s *Sender) Send(ctx context.Context, m domain.OutboxMessage) error {
 		return Permanent(err)
 	}
 	if err := s.transport.Send(ctx, msg); err != nil {
+		if m.MemberID == 0 && m.ServiceID != 0 {
+			return fmt.Errorf("send %s email to service %d: %w", m.Kind, m.ServiceID, err)
+		}
 		return fmt.Errorf("send %s email to member %d: %w", m.Kind, m.MemberID, err)
 	}
 	return nil

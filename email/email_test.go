@@ -237,3 +237,74 @@ func TestWithoutAMailServerEmailsAreLogged(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceEmailsReadWell renders the email a formal service with no webhook gets for each
+// escalation event, with its values and without them: it says what happened in a line, links to
+// the escalation in the services inbox exactly as given (not put on the base URL again), asks
+// them to sign in for the details, and greets nobody by name nor offers to unsubscribe, since it
+// is for no member and a service cannot opt out of hearing of a need.
+func TestServiceEmailsReadWell(t *testing.T) {
+	r := renderer(t)
+	full := map[string]string{domain.EmailDataService: "Riverside Adult Social Care", domain.EmailDataEscalation: "42",
+		domain.EmailDataStatus: domain.EscalationAccepted.Label()}
+	says := map[string]string{
+		domain.WebhookEscalationRequested: "The co-op has passed a need to",
+		domain.WebhookEscalationCancelled: "has been withdrawn",
+		domain.WebhookEscalationUpdated:   "was updated",
+	}
+	for _, kind := range domain.WebhookEvents {
+		for _, data := range []map[string]string{full, nil} {
+			m, err := r.Render("referrals@riverside.example", "email-abc", domain.EmailPayload{Template: kind, Data: data,
+				Link: "https://coop.example.org/inbox/42"})
+			if err != nil {
+				t.Fatalf("%s: %v", kind, err)
+			}
+			if m.Subject == "" || strings.Contains(m.Subject, "\n") || !strings.Contains(m.Subject, says[kind]) {
+				t.Errorf("%s subject %q, want one saying %q", kind, m.Subject, says[kind])
+			}
+			for part, text := range map[string]string{"subject": m.Subject, "text": m.Text, "html": m.HTML} {
+				for _, bad := range []string{"<no value>", "{{", "  ", " ,", " .", "()", "Hello there", "Choose which emails",
+					email.PreferencesPath, "coop.example.orghttps", "member of the co-op"} {
+					if strings.Contains(strings.ReplaceAll(text, "\n  ", "\n"), bad) && (part != "html" || !strings.Contains(bad, " ")) {
+						t.Errorf("%s %s (data %v) contains %q:\n%s", kind, part, data != nil, bad, text)
+					}
+				}
+			}
+			for part, text := range map[string]string{"text": m.Text, "html": m.HTML} {
+				for _, want := range []string{"Hello,", says[kind], "https://coop.example.org/inbox/42", "sign in to the services inbox to see the details"} {
+					if !strings.Contains(text, want) {
+						t.Errorf("%s %s (data %v) does not contain %q:\n%s", kind, part, data != nil, want, text)
+					}
+				}
+				if data != nil && (!strings.Contains(text, "Riverside Adult Social Care") || !strings.Contains(text, "escalation 42")) {
+					t.Errorf("%s %s does not name the service and the escalation:\n%s", kind, part, text)
+				}
+			}
+			if !strings.Contains(m.HTML, `<a href="https://coop.example.org/inbox/42"`) {
+				t.Errorf("%s: the HTML part does not link to the inbox:\n%s", kind, m.HTML)
+			}
+			for _, h := range m.Headers {
+				if h[0] == "List-Unsubscribe" {
+					t.Errorf("%s offers to unsubscribe: %v", kind, h)
+				}
+			}
+			if want := data[domain.EmailDataService]; m.ToName != want {
+				t.Errorf("%s is addressed to %q, want %q", kind, m.ToName, want)
+			}
+		}
+	}
+	m, err := r.Render("referrals@riverside.example", "k", domain.EmailPayload{Template: domain.WebhookEscalationUpdated, Data: full, Link: "https://coop.example.org/inbox/42"})
+	if err != nil || !strings.Contains(m.Text, "Where it stands now: Accepted by the service.") {
+		t.Errorf("an update does not say where the escalation stands (%v):\n%s", err, m.Text)
+	}
+	// Only a path or a web address is a link; a path still goes on the base URL.
+	for _, bad := range []string{"//evil.example/inbox/42", "javascript:alert(1)", "inbox/42"} {
+		if _, err := r.Render("referrals@riverside.example", "k", domain.EmailPayload{Template: domain.WebhookEscalationRequested, Data: full, Link: bad}); err == nil {
+			t.Errorf("an email linking to %q rendered", bad)
+		}
+	}
+	m, err = r.Render("referrals@riverside.example", "k", domain.EmailPayload{Template: domain.WebhookEscalationRequested, Data: full, Link: "/inbox/42"})
+	if err != nil || !strings.Contains(m.Text, "https://coop.example.org/inbox/42\n") {
+		t.Errorf("a path link is not put on the base URL (%v):\n%s", err, m.Text)
+	}
+}

@@ -28,55 +28,73 @@ type Renderer struct {
 	html map[string]*htmltemplate.Template
 }
 
-// NewRenderer parses every kind's templates, failing at start-up rather than at the first email.
+// NewRenderer parses every kind's templates, failing at start-up rather than at the first email:
+// the kinds members get, in layout.*, and the kinds formal services get (domain.ServiceEmailKind),
+// in layout-service.*, which greets no one by name and offers no unsubscribing.
 func NewRenderer(base *url.URL) (*Renderer, error) {
 	r := &Renderer{base: base, text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
+	kinds := map[string]string{} // kind: its layout
 	for _, k := range domain.EmailKinds {
-		t, err := texttemplate.New("layout.txt").Option("missingkey=zero").
-			ParseFS(templatesFS, "templates/layout.txt", "templates/"+k.Kind+".txt")
+		kinds[k.Kind] = "layout"
+	}
+	for _, kind := range domain.WebhookEvents {
+		kinds[kind] = "layout-service"
+	}
+	for kind, layout := range kinds {
+		t, err := texttemplate.New(layout+".txt").Option("missingkey=zero").
+			ParseFS(templatesFS, "templates/"+layout+".txt", "templates/"+kind+".txt")
 		if err != nil {
-			return nil, fmt.Errorf("email: %s text template: %w", k.Kind, err)
+			return nil, fmt.Errorf("email: %s text template: %w", kind, err)
 		}
-		h, err := htmltemplate.New("layout.html").Option("missingkey=zero").
-			ParseFS(templatesFS, "templates/layout.html", "templates/"+k.Kind+".html")
+		h, err := htmltemplate.New(layout+".html").Option("missingkey=zero").
+			ParseFS(templatesFS, "templates/"+layout+".html", "templates/"+kind+".html")
 		if err != nil {
-			return nil, fmt.Errorf("email: %s HTML template: %w", k.Kind, err)
+			return nil, fmt.Errorf("email: %s HTML template: %w", kind, err)
 		}
 		for _, name := range []string{"subject", "action", "body"} {
 			if t.Lookup(name) == nil {
-				return nil, fmt.Errorf("email: %s.txt defines no %q", k.Kind, name)
+				return nil, fmt.Errorf("email: %s.txt defines no %q", kind, name)
 			}
 		}
 		for _, name := range []string{"action", "body"} {
 			if h.Lookup(name) == nil {
-				return nil, fmt.Errorf("email: %s.html defines no %q", k.Kind, name)
+				return nil, fmt.Errorf("email: %s.html defines no %q", kind, name)
 			}
 		}
-		r.text[k.Kind], r.html[k.Kind] = t, h
+		r.text[kind], r.html[kind] = t, h
 	}
 	return r, nil
 }
 
 // view is what the templates see.
 type view struct {
-	Name            string            // the member's first name
+	Name            string            // the member's first name; "" in a service's email
 	Data            map[string]string // the values the email was written with
 	Link            string            // the page to act on, in full
-	PreferencesLink string            // the page to choose which emails they get, in full
+	PreferencesLink string            // the page to choose which emails they get, in full; "" in a service's email
 }
 
 // Render makes the message for one email to the address to; key identifies it across attempts.
+// A member's email is addressed to them by name and may be unsubscribed from; a service's email
+// (domain.ServiceEmailKind) is addressed to the service, and may not.
 func (r *Renderer) Render(to, key string, p domain.EmailPayload) (Message, error) {
 	t, h := r.text[p.Template], r.html[p.Template]
 	if t == nil || h == nil {
 		return Message{}, fmt.Errorf("email: %w for kind %q", errNoTemplate, p.Template)
 	}
-	v := view{Name: firstName(p.Name), Data: p.Data, Link: r.base.String() + "/", PreferencesLink: r.base.String() + PreferencesPath}
+	service := domain.ServiceEmailKind(p.Template)
+	v := view{Data: p.Data}
 	if v.Data == nil {
 		v.Data = map[string]string{}
 	}
-	if p.Link != "" {
-		v.Link = r.base.String() + p.Link
+	link, err := r.link(p.Link)
+	if err != nil {
+		return Message{}, fmt.Errorf("email: %s: %w", p.Template, err)
+	}
+	v.Link = link
+	toName := v.Data[domain.EmailDataService]
+	if !service {
+		v.Name, v.PreferencesLink, toName = firstName(p.Name), r.base.String()+PreferencesPath, p.Name
 	}
 	var subject, text, html bytes.Buffer
 	if err := t.ExecuteTemplate(&subject, "subject", v); err != nil {
@@ -88,15 +106,33 @@ func (r *Renderer) Render(to, key string, p domain.EmailPayload) (Message, error
 	if err := h.Execute(&html, v); err != nil {
 		return Message{}, fmt.Errorf("email: %s HTML: %w", p.Template, err)
 	}
+	headers := [][2]string{{"Auto-Submitted", "auto-generated"}} // RFC 3834: no out-of-office replies, please
+	if !service {
+		headers = append(headers, [2]string{"List-Unsubscribe", "<" + v.PreferencesLink + ">"})
+	}
 	return Message{
-		To: to, ToName: p.Name, Subject: strings.Join(strings.Fields(subject.String()), " "),
+		To: to, ToName: toName, Subject: strings.Join(strings.Fields(subject.String()), " "),
 		Text: tidyText(text.String()), HTML: html.String(),
 		MessageID: key + "@" + messageDomain(r.base),
-		Headers: [][2]string{
-			{"Auto-Submitted", "auto-generated"}, // RFC 3834: no out-of-office replies, please
-			{"List-Unsubscribe", "<" + v.PreferencesLink + ">"},
-		},
+		Headers:   headers,
 	}, nil
+}
+
+// link makes an email's link whole: a path is put on the co-op's base URL (the home page when
+// there is none); an absolute web address, as a service's email holds, is kept as it is, not put
+// on the base URL a second time.
+func (r *Renderer) link(l string) (string, error) {
+	switch {
+	case l == "":
+		return r.base.String() + "/", nil
+	case strings.HasPrefix(l, "/") && !strings.HasPrefix(l, "//"):
+		return r.base.String() + l, nil
+	}
+	u, err := url.Parse(l)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", fmt.Errorf("the link %q is neither a path nor a web address", l)
+	}
+	return l, nil
 }
 
 // firstName is how an email greets a member.

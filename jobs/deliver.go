@@ -168,6 +168,9 @@ func failureNotice(m domain.OutboxMessage, lastErr string) domain.Notice {
 	n := domain.Notice{Kind: domain.NoticeDeliveryFailed}
 	switch m.Channel {
 	case domain.ChannelEmail:
+		if m.MemberID == 0 && m.ServiceID != 0 {
+			return serviceEmailFailureNotice(m, lastErr)
+		}
 		var p domain.EmailPayload
 		_ = json.Unmarshal(m.Payload, &p) // the name only makes the notice read better
 		who := m.Recipient
@@ -190,6 +193,34 @@ func failureNotice(m domain.OutboxMessage, lastErr string) domain.Notice {
 			m.Channel, m.Kind, m.Recipient, lastErr)
 	}
 	return n
+}
+
+// serviceEmailFailureNotice tells the coordinators that a formal service with no webhook was not
+// told of an escalation by email: the service may not know of the need at all.
+func serviceEmailFailureNotice(m domain.OutboxMessage, lastErr string) domain.Notice {
+	var p domain.EmailPayload
+	_ = json.Unmarshal(m.Payload, &p) // the service's name and escalation only make the notice read better
+	who := fmt.Sprintf("formal service %d", m.ServiceID)
+	if name := p.Data[domain.EmailDataService]; name != "" {
+		who = name
+	}
+	ref := ""
+	if id := p.Data[domain.EmailDataEscalation]; id != "" {
+		ref = " (escalation " + id + ")"
+	}
+	var what string
+	switch m.Kind {
+	case domain.WebhookEscalationRequested:
+		what = "that the co-op has passed them a need" + ref
+	case domain.WebhookEscalationCancelled:
+		what = "that the need the co-op passed them" + ref + " has been withdrawn"
+	default:
+		what = "that the need the co-op passed them" + ref + " was updated"
+	}
+	return domain.Notice{Kind: domain.NoticeDeliveryFailed, Link: fmt.Sprintf("/coordinate/services/%d", m.ServiceID),
+		Message: fmt.Sprintf("We could not email %s, at %s, to tell them %s, so we have stopped trying. "+
+			"The last error was: %s. They may not know: please check the service's escalation email address, or tell them another way.",
+			who, m.Recipient, what, lastErr)}
 }
 
 // emailAbout names a kind of email in a sentence.

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -150,6 +152,53 @@ func enqueueWebhook(tx *gorm.DB, now time.Time, to string, ev domain.WebhookEven
 func (s *Store) EnqueueWebhook(ctx context.Context, now time.Time, to string, ev domain.WebhookEvent) error {
 	return s.Transact(ctx, func(ctx context.Context) error {
 		return enqueueWebhook(s.conn(ctx), now, to, ev)
+	})
+}
+
+// enqueueServiceEmail writes, inside the caller's transaction tx, the email that tells a formal
+// service with no webhook of ev at its address to. Like a webhook it carries no personal data: the
+// service's name (read here, so that the email names whom it is for), the escalation's number and
+// status, and the link to it in the services inbox (ev.URL, absolute, kept as it is). It is for no
+// member, so no member's preferences are read: the service cannot opt out of being told. The
+// address is not judged here, as for webhooks: a refused one fails when it is sent, and the
+// coordinators hear of it.
+func enqueueServiceEmail(tx *gorm.DB, now time.Time, to string, ev domain.WebhookEvent) error {
+	now = now.UTC()
+	if err := ev.Validate(); err != nil {
+		return fmt.Errorf("store: unable to enqueue a service email: %w", err)
+	}
+	if u, _ := url.Parse(ev.URL); u.Scheme != "https" && u.Scheme != "http" {
+		return fmt.Errorf("store: unable to enqueue a %s email: its link %q is not a web address", ev.Event, ev.URL)
+	}
+	if to == "" {
+		return fmt.Errorf("store: unable to enqueue a %s email for service %d: it has no email address", ev.Event, ev.ServiceID)
+	}
+	var svc serviceRow
+	if err := tx.Select("id", "name").Where("id = ?", ev.ServiceID).Take(&svc).Error; err != nil {
+		return fmt.Errorf("store: unable to enqueue a %s email for service %d: %w", ev.Event, ev.ServiceID, translate(err))
+	}
+	payload, err := json.Marshal(domain.EmailPayload{Template: ev.Event, Link: ev.URL, Data: map[string]string{
+		domain.EmailDataService:    svc.Name,
+		domain.EmailDataEscalation: strconv.FormatInt(ev.EscalationID, 10),
+		domain.EmailDataStatus:     domain.EscalationStatus(ev.Status).Label(),
+	}})
+	if err != nil {
+		return fmt.Errorf("store: unable to write a %s email: %w", ev.Event, err)
+	}
+	row := outboxRow{Channel: string(domain.ChannelEmail), IdempotencyKey: newIdempotencyKey(domain.ChannelEmail),
+		Kind: ev.Event, ServiceID: &ev.ServiceID, Recipient: to, Payload: string(payload),
+		Status: string(domain.OutboxPending), NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
+	if err := tx.Create(&row).Error; err != nil {
+		return fmt.Errorf("store: unable to write a %s email to the outbox: %w", ev.Event, translate(err))
+	}
+	return nil
+}
+
+// EnqueueServiceEmail writes the email that tells a service with no webhook of ev at its address
+// to, in one transaction (or in the caller's, when ctx carries one).
+func (s *Store) EnqueueServiceEmail(ctx context.Context, now time.Time, to string, ev domain.WebhookEvent) error {
+	return s.Transact(ctx, func(ctx context.Context) error {
+		return enqueueServiceEmail(s.conn(ctx), now, to, ev)
 	})
 }
 

@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -190,6 +192,78 @@ func TestWebhooksAreWrittenWithTheirChange(t *testing.T) {
 		if m.Channel != domain.ChannelWebhook || m.Kind != ev.Event || m.ServiceID != 7 || m.MemberID != 0 ||
 			m.Recipient != "https://service.example/hooks" || string(m.Payload) != want || !strings.HasPrefix(m.IdempotencyKey, "webhook-") {
 			t.Errorf("claimed %+v (payload %s)", m, m.Payload)
+		}
+	})
+}
+
+// TestServiceEmailsAreWrittenWithTheirChange checks that the email telling a service with no
+// webhook of an escalation is written with the change that causes it or not at all, for the
+// service and no member, with its name, the escalation's number and status in words, and the
+// absolute inbox link; and that one for a service that does not exist is refused.
+func TestServiceEmailsAreWrittenWithTheirChange(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		svc := domain.Service{Name: "Riverside Adult Social Care", Organisation: "Riverside Council", Email: "referrals@riverside.example",
+			Active: true, CreatedAt: t0, UpdatedAt: t0}
+		if err := s.CreateService(ctx, &svc, ""); err != nil {
+			t.Fatal(err)
+		}
+		ev := domain.WebhookEvent{ServiceID: svc.ID, Event: domain.WebhookEscalationUpdated, EscalationID: 42, Status: "accepted",
+			URL: "https://coop.example.org/inbox/42"}
+
+		err := s.Transact(ctx, func(ctx context.Context) error {
+			if err := s.EnqueueServiceEmail(ctx, t0, svc.Email, ev); err != nil {
+				return err
+			}
+			return errors.New("the escalation could not be written")
+		})
+		if err == nil || len(outbox(t, s)) != 0 {
+			t.Fatalf("a rolled-back change left %d messages (err %v)", len(outbox(t, s)), err)
+		}
+		for name, bad := range map[string]domain.WebhookEvent{
+			"unknown event":   {ServiceID: svc.ID, Event: "escalation.gossip", EscalationID: 42, Status: "accepted", URL: ev.URL},
+			"no service":      {ServiceID: 0, Event: ev.Event, EscalationID: 42, Status: "accepted", URL: ev.URL},
+			"unknown service": {ServiceID: svc.ID + 100, Event: ev.Event, EscalationID: 42, Status: "accepted", URL: ev.URL},
+			"a path":          {ServiceID: svc.ID, Event: ev.Event, EscalationID: 42, Status: "accepted", URL: "/inbox/42"},
+			"not the web":     {ServiceID: svc.ID, Event: ev.Event, EscalationID: 42, Status: "accepted", URL: "javascript://x/%0aalert(1)"},
+		} {
+			if err := s.EnqueueServiceEmail(ctx, t0, svc.Email, bad); err == nil {
+				t.Errorf("%s: %+v was written", name, bad)
+			}
+		}
+		if err := s.EnqueueServiceEmail(ctx, t0, "", ev); err == nil {
+			t.Error("an email with no address was written")
+		}
+		if len(outbox(t, s)) != 0 {
+			t.Fatalf("refused emails left %d messages", len(outbox(t, s)))
+		}
+
+		for range 2 {
+			if err := s.EnqueueServiceEmail(ctx, t0, svc.Email, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.ClaimOutbox(ctx, t0, time.Minute, 10)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("claimed %d (%v), want 2", len(got), err)
+		}
+		if got[0].IdempotencyKey == got[1].IdempotencyKey {
+			t.Error("two emails share an idempotency key")
+		}
+		m := got[0]
+		if m.Channel != domain.ChannelEmail || m.Kind != domain.WebhookEscalationUpdated || m.ServiceID != svc.ID || m.MemberID != 0 ||
+			m.Recipient != "referrals@riverside.example" || !strings.HasPrefix(m.IdempotencyKey, "email-") {
+			t.Errorf("claimed %+v", m)
+		}
+		var p domain.EmailPayload
+		if err := json.Unmarshal(m.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		want := domain.EmailPayload{Template: domain.WebhookEscalationUpdated, Link: "https://coop.example.org/inbox/42", Data: map[string]string{
+			domain.EmailDataService: "Riverside Adult Social Care", domain.EmailDataEscalation: "42", domain.EmailDataStatus: "Accepted by the service"}}
+		if !reflect.DeepEqual(p, want) {
+			t.Errorf("payload %+v, want %+v", p, want)
 		}
 	})
 }
