@@ -252,7 +252,7 @@ func (e *Escalations) change(ctx context.Context, by Actor, l EscalationListing,
 			event = WebhookEscalationCancelled
 		}
 		if l.Status != EscalationDraft {
-			if err := e.tellService(ctx, svc, after.Escalation, event, now); err != nil {
+			if err := e.tellService(ctx, svc, after.Escalation, event, now, side == SideService); err != nil {
 				return err
 			}
 		}
@@ -387,7 +387,7 @@ func (e *Escalations) changeQuietly(ctx context.Context, by Actor, l EscalationL
 			return err
 		}
 		if l.Status != EscalationDraft {
-			if err := e.tellService(ctx, svc, after.Escalation, WebhookEscalationCancelled, now); err != nil {
+			if err := e.tellService(ctx, svc, after.Escalation, WebhookEscalationCancelled, now, false); err != nil {
 				return err
 			}
 		}

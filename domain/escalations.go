@@ -104,7 +104,7 @@ type EscalationCounts struct {
 	Drafted   int // held for a coordinator's review
 	NoConsent int // due, but the requester did not agree to pass it on: coordinators told
 	NoService int // due, with consent, but no service takes it and no fallback: coordinators told
-	Unsent    int // passed to a service that has no webhook: coordinators told to send the link
+	Emailed   int // of those sent, to a service with no webhook: told by email
 	// Unanswered: sent escalations not acknowledged by their respond-by time, reported.
 	Unanswered int
 }
@@ -153,8 +153,7 @@ func (e *Escalations) EscalateDue(ctx context.Context) (EscalationCounts, error)
 	if err != nil {
 		return c, err
 	}
-	var noConsent, noService, unsent []int64
-	var unsentNames []string
+	var noConsent, noService []int64
 	for _, r := range due {
 		if !r.ConsentToEscalate() {
 			noConsent = append(noConsent, r.ID)
@@ -180,13 +179,12 @@ func (e *Escalations) EscalateDue(ctx context.Context) (EscalationCounts, error)
 			c.Drafted++
 		case svc.WebhookURL == "":
 			c.Sent++
-			unsent = append(unsent, r.ID)
-			unsentNames = append(unsentNames, svc.Name)
+			c.Emailed++
 		default:
 			c.Sent++
 		}
 	}
-	c.NoConsent, c.NoService, c.Unsent = len(noConsent), len(noService), len(unsent)
+	c.NoConsent, c.NoService = len(noConsent), len(noService)
 	if len(noConsent)+len(noService) > 0 {
 		if err := e.store.MarkEscalationAlerted(ctx, append(append([]int64{}, noConsent...), noService...), now); err != nil {
 			return c, err
@@ -212,7 +210,7 @@ func (e *Escalations) EscalateDue(ctx context.Context) (EscalationCounts, error)
 			return c, err
 		}
 	}
-	if msg := escalationNotice(c, unsentNames); msg != "" {
+	if msg := escalationNotice(c); msg != "" {
 		if err := e.store.AddNotice(ctx, &Notice{Kind: NoticeEscalation, Message: msg, Link: escalationsPage, CreatedAt: now}); err != nil {
 			return c, err
 		}
@@ -272,7 +270,7 @@ func (e *Escalations) escalate(ctx context.Context, r Request, svc Service, now 
 
 // sent tells the service of an escalation just sent, and its requester that it was passed on.
 func (e *Escalations) sent(ctx context.Context, r Request, svc Service, esc Escalation, now time.Time) error {
-	if err := e.tellService(ctx, svc, esc, WebhookEscalationRequested, now); err != nil {
+	if err := e.tellService(ctx, svc, esc, WebhookEscalationRequested, now, false); err != nil {
 		return err
 	}
 	when := r.Start.In(e.loc).Format("Monday 2 January, 15:04")
@@ -283,18 +281,23 @@ func (e *Escalations) sent(ctx context.Context, r Request, svc Service, esc Esca
 
 // tellService writes the message that tells a service of an event about one of its escalations:
 // a signed webhook when it has one, else an email with a link to its inbox. Neither carries
-// personal data.
-func (e *Escalations) tellService(ctx context.Context, svc Service, esc Escalation, event string, now time.Time) error {
+// personal data. A service's own answers reach its system by webhook (so that it can keep in
+// step with what its people did in the inbox) but are not emailed back to it.
+func (e *Escalations) tellService(ctx context.Context, svc Service, esc Escalation, event string, now time.Time, ownAnswer bool) error {
 	ev := WebhookEvent{ServiceID: svc.ID, Event: event, EscalationID: esc.ID, Status: string(esc.Status),
 		URL: e.baseURL + fmt.Sprintf("/api/v1/escalations/%d", esc.ID)}
-	if svc.WebhookURL != "" {
+	switch {
+	case svc.WebhookURL != "":
 		return e.store.EnqueueWebhook(ctx, now, svc.WebhookURL, ev)
+	case svc.Email != "" && !ownAnswer:
+		ev.URL = e.baseURL + fmt.Sprintf("/inbox/%d", esc.ID)
+		return e.store.EnqueueServiceEmail(ctx, now, svc.Email, ev)
 	}
 	return nil
 }
 
 // escalationNotice tells coordinators what the step could not do on its own.
-func escalationNotice(c EscalationCounts, unsent []string) string {
+func escalationNotice(c EscalationCounts) string {
 	var parts []string
 	if c.NoConsent > 0 {
 		parts = append(parts, fmt.Sprintf("%d %s due to be passed to a formal service, but the person did not agree to that: find a helper or contact them.",
@@ -306,9 +309,6 @@ func escalationNotice(c EscalationCounts, unsent []string) string {
 	}
 	if c.Drafted > 0 {
 		parts = append(parts, fmt.Sprintf("%d %s waiting for your review before it is sent.", c.Drafted, pluralWord(c.Drafted, "escalation is", "escalations are")))
-	}
-	if len(unsent) > 0 {
-		parts = append(parts, fmt.Sprintf("Passed to services with no webhook, which need the link by email: %s.", strings.Join(unsent, ", ")))
 	}
 	return strings.Join(parts, " ")
 }

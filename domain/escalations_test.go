@@ -3,6 +3,7 @@ package domain_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -275,6 +276,60 @@ func TestACommunityHelperWithdrawsTheEscalation(t *testing.T) {
 		}
 		if got, err := st.Request(ctx, r.ID); err != nil || got.Status != domain.RequestFulfilled {
 			t.Errorf("after the service completed it, the request is %v (%v)", got.Status, err)
+		}
+	})
+}
+
+// TestAServiceWithoutAWebhookIsEmailed: an escalation to a service that has only an email is
+// told by email, with a link to the escalation in its inbox and nothing about the person; the
+// service's own answers are not emailed back to it.
+func TestAServiceWithoutAWebhookIsEmailed(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		w := newAgreeWorld(t, st)
+		dir := newDirectory(t, w.world)
+		clock := domain.Clock(func() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now })
+		esc := domain.NewEscalations(st, st, dir, st, st, w.audit, clock, london, "https://coop.example.org", false)
+		svc, _, err := dir.Create(ctx, w.coord, domain.ServiceInput{Name: "Hillside Carers Centre", AreaIDs: []int64{w.area.ID},
+			Email: "referrals@hillside.example", Active: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs, err := w.x.AskForSupport(ctx, w.annA, domain.RequestInput{Category: "transport", Description: "A lift to the carers' group",
+			Start: w.request.Start, End: w.request.End, Urgency: "soon", ConsentToEscalate: true, ConsentContact: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := esc.EscalateNow(ctx, w.coord, reqs[0].ID, svc.ID, "Nobody drives on Thursdays")
+		if err != nil {
+			t.Fatal(err)
+		}
+		staff := domain.Actor{Name: "Hillside desk", Role: domain.RoleServices, Services: []int64{svc.ID}}
+		if _, err := esc.Move(ctx, staff, e.ID, domain.EscalationMove{To: domain.EscalationAccepted}); err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := st.ClaimOutbox(ctx, w.now, time.Minute, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sent []domain.OutboxMessage
+		for _, m := range msgs {
+			if m.ServiceID == svc.ID {
+				sent = append(sent, m)
+			}
+		}
+		if len(sent) != 1 || sent[0].Channel != domain.ChannelEmail || sent[0].Recipient != "referrals@hillside.example" ||
+			sent[0].Kind != domain.WebhookEscalationRequested {
+			t.Fatalf("the service was sent %+v", sent)
+		}
+		payload := string(sent[0].Payload)
+		if !strings.Contains(payload, fmt.Sprintf("https://coop.example.org/inbox/%d", e.ID)) {
+			t.Errorf("the email does not link to the inbox: %s", payload)
+		}
+		for _, personal := range []string{w.ann.Name, w.ann.Phone, "carers' group"} {
+			if strings.Contains(payload, personal) {
+				t.Errorf("the email carries %q: %s", personal, payload)
+			}
 		}
 	})
 }
