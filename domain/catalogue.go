@@ -444,7 +444,7 @@ func (c *Catalogue) UpdateCategory(ctx context.Context, by Actor, id int64, p Ca
 			cat.Moderation = *p.Moderation
 		}
 		if p.Escalation != nil {
-			cat.Escalation = cat.Escalation.patched(p.Escalation).normalised()
+			cat.Escalation = cat.Escalation.Patched(p.Escalation).normalised()
 		}
 		v := &ValidationError{}
 		checkCategoryName(v, cat.Name)

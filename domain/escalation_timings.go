@@ -106,8 +106,8 @@ type TimingPatch struct {
 	Wait, Lead DurationPatch
 }
 
-// patched applies changes to a copy of the overrides.
-func (o EscalationOverrides) patched(changes map[Urgency]TimingPatch) EscalationOverrides {
+// Patched applies changes to a copy of the overrides (to nil overrides, for a new category).
+func (o EscalationOverrides) Patched(changes map[Urgency]TimingPatch) EscalationOverrides {
 	out := make(EscalationOverrides, len(o)+len(changes))
 	for u, t := range o {
 		out[u] = t
