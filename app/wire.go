@@ -86,6 +86,22 @@ type categoryJSON struct {
 	TaxonomyTerms []string `json:"taxonomy_terms"`
 	// Moderation: "coordinator" (proposals wait for approval) or "direct" (straight to the people).
 	Moderation string `json:"moderation"`
+	// Escalation: the timings in force, the category's own or the defaults.
+	Escalation categoryTimingsJSON `json:"escalation"`
+}
+
+// categoryTimingsJSON is when a category's unmet requests are passed on, by urgency.
+type categoryTimingsJSON struct {
+	Urgent  timingJSON `json:"urgent"`
+	Soon    timingJSON `json:"soon"`
+	Routine timingJSON `json:"routine"`
+}
+
+// timingJSON: passed on after waiting WaitMinutes since posting, or LeadMinutes before the
+// start, whichever comes first.
+type timingJSON struct {
+	WaitMinutes int `json:"wait_minutes"`
+	LeadMinutes int `json:"lead_minutes"`
 }
 
 func toCategoryJSON(c domain.Category) categoryJSON {
@@ -93,7 +109,12 @@ func toCategoryJSON(c domain.Category) categoryJSON {
 	if terms == nil {
 		terms = []string{}
 	}
-	return categoryJSON{ID: c.ID, Slug: c.Slug, Name: c.Name, RequiresCheck: c.RequiresCheck, TaxonomyTerms: terms, Moderation: string(c.Moderation)}
+	timings := c.EscalationTimings()
+	timing := func(u domain.Urgency) timingJSON {
+		return timingJSON{WaitMinutes: int(timings[u].Wait / time.Minute), LeadMinutes: int(timings[u].Lead / time.Minute)}
+	}
+	return categoryJSON{ID: c.ID, Slug: c.Slug, Name: c.Name, RequiresCheck: c.RequiresCheck, TaxonomyTerms: terms, Moderation: string(c.Moderation),
+		Escalation: categoryTimingsJSON{Urgent: timing(domain.Urgent), Soon: timing(domain.Soon), Routine: timing(domain.Routine)}}
 }
 
 func toAll[T, J any](items []T, conv func(T) J) []J {

@@ -46,6 +46,9 @@ type Category struct {
 	// Moderation: whether the matcher's proposals wait for a coordinator or go straight to
 	// the two people.
 	Moderation Moderation
+	// Escalation holds the category's own escalation timings; urgencies it does not set
+	// follow DefaultEscalationTimings.
+	Escalation EscalationOverrides
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }
@@ -73,6 +76,7 @@ type CategoryInput struct {
 	RequiresCheck bool
 	TaxonomyTerms []string
 	Moderation    Moderation // empty means a coordinator approves
+	Escalation    EscalationOverrides
 }
 
 // CategoryPatch changes some fields of a category; nil fields are left as they are. A slug cannot change.
@@ -81,6 +85,8 @@ type CategoryPatch struct {
 	RequiresCheck *bool
 	TaxonomyTerms *[]string
 	Moderation    *Moderation
+	// Escalation changes the category's own escalation timings, by urgency.
+	Escalation map[Urgency]TimingPatch
 }
 
 var (
@@ -138,6 +144,7 @@ func (in CategoryInput) Normalised() CategoryInput {
 	if in.Moderation == "" {
 		in.Moderation = ModerateByCoordinator
 	}
+	in.Escalation = in.Escalation.normalised()
 	return in
 }
 
@@ -172,6 +179,7 @@ func (in CategoryInput) Validate(v *ValidationError) {
 	checkCategoryName(v, in.Name)
 	checkTerms(v, in.TaxonomyTerms)
 	checkModeration(v, in.Moderation)
+	in.Escalation.validate(v)
 }
 
 func checkCategoryName(v *ValidationError, name string) {
@@ -393,7 +401,8 @@ func (c *Catalogue) CreateCategory(ctx context.Context, by Actor, in CategoryInp
 		return Category{}, err
 	}
 	now := c.clock.now()
-	cat := Category{Slug: in.Slug, Name: in.Name, RequiresCheck: in.RequiresCheck, TaxonomyTerms: in.TaxonomyTerms, Moderation: in.Moderation, CreatedAt: now, UpdatedAt: now}
+	cat := Category{Slug: in.Slug, Name: in.Name, RequiresCheck: in.RequiresCheck, TaxonomyTerms: in.TaxonomyTerms, Moderation: in.Moderation,
+		Escalation: in.Escalation, CreatedAt: now, UpdatedAt: now}
 	err := c.tx.Transact(ctx, func(ctx context.Context) error {
 		if err := c.store.CreateCategory(ctx, &cat); err != nil {
 			if errors.Is(err, ErrDuplicate) {
@@ -409,7 +418,8 @@ func (c *Catalogue) CreateCategory(ctx context.Context, by Actor, in CategoryInp
 	return cat, nil
 }
 
-// UpdateCategory changes a category's name, check rule or taxonomy terms. Coordinators only.
+// UpdateCategory changes a category's name, check rule, taxonomy terms, moderation or escalation
+// timings. Coordinators only.
 func (c *Catalogue) UpdateCategory(ctx context.Context, by Actor, id int64, p CategoryPatch) (Category, error) {
 	if err := requireCoordinator(by); err != nil {
 		return Category{}, err
@@ -433,10 +443,14 @@ func (c *Catalogue) UpdateCategory(ctx context.Context, by Actor, id int64, p Ca
 		if p.Moderation != nil {
 			cat.Moderation = *p.Moderation
 		}
+		if p.Escalation != nil {
+			cat.Escalation = cat.Escalation.Patched(p.Escalation).normalised()
+		}
 		v := &ValidationError{}
 		checkCategoryName(v, cat.Name)
 		checkTerms(v, cat.TaxonomyTerms)
 		checkModeration(v, cat.Moderation)
+		cat.Escalation.validate(v)
 		if err := v.OrNil(); err != nil {
 			return err
 		}
@@ -488,5 +502,6 @@ func categoryDetail(change string, c Category) map[string]string {
 	return map[string]string{
 		"change": change, "slug": c.Slug, "name": c.Name,
 		"requires_check": strconv.FormatBool(c.RequiresCheck), "taxonomy_terms": strings.Join(terms, " "), "moderation": string(c.Moderation),
+		"escalation": c.Escalation.describe(),
 	}
 }

@@ -167,7 +167,7 @@ func (e *Escalations) EscalateDue(ctx context.Context) (EscalationCounts, error)
 			noService = append(noService, r.ID)
 			continue
 		}
-		due := EscalationDue(r, nil)
+		due := EscalationDue(r, e.categoryTimings(ctx, r))
 		reason := "No helper was found in the community by " + due.In(e.loc).Format("15:04 on Monday 2 January") + "."
 		_, sent, err := e.escalate(ctx, r, svc, now, SystemActor("the matcher"), reason, !review)
 		switch {

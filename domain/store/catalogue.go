@@ -32,14 +32,64 @@ type categoryRow struct {
 	RequiresCheck bool
 	TaxonomyTerms string // a JSON array of strings
 	Moderation    string
-	CreatedAt     time.Time `gorm:"autoCreateTime:false"`
-	UpdatedAt     time.Time `gorm:"autoUpdateTime:false"`
+	// The category's own escalation timings in minutes; NULL follows the default.
+	EscalationUrgentWaitMinutes  *int
+	EscalationUrgentLeadMinutes  *int
+	EscalationSoonWaitMinutes    *int
+	EscalationSoonLeadMinutes    *int
+	EscalationRoutineWaitMinutes *int
+	EscalationRoutineLeadMinutes *int
+	CreatedAt                    time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt                    time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (categoryRow) TableName() string { return "categories" }
 
+// timingColumns pairs each urgency with its wait and lead columns.
+func (r *categoryRow) timingColumns() map[domain.Urgency][2]**int {
+	return map[domain.Urgency][2]**int{
+		domain.Urgent:  {&r.EscalationUrgentWaitMinutes, &r.EscalationUrgentLeadMinutes},
+		domain.Soon:    {&r.EscalationSoonWaitMinutes, &r.EscalationSoonLeadMinutes},
+		domain.Routine: {&r.EscalationRoutineWaitMinutes, &r.EscalationRoutineLeadMinutes},
+	}
+}
+
+func (r *categoryRow) escalation() domain.EscalationOverrides {
+	out := domain.EscalationOverrides{}
+	for u, cols := range r.timingColumns() {
+		t := domain.TimingOverride{Wait: minutesDuration(*cols[0]), Lead: minutesDuration(*cols[1])}
+		if t.Wait != nil || t.Lead != nil {
+			out[u] = t
+		}
+	}
+	return out
+}
+
+func (r *categoryRow) setEscalation(o domain.EscalationOverrides) {
+	for u, cols := range r.timingColumns() {
+		*cols[0], *cols[1] = durationMinutes(o[u].Wait), durationMinutes(o[u].Lead)
+	}
+}
+
+func minutesDuration(m *int) *time.Duration {
+	if m == nil {
+		return nil
+	}
+	d := time.Duration(*m) * time.Minute
+	return &d
+}
+
+func durationMinutes(d *time.Duration) *int {
+	if d == nil {
+		return nil
+	}
+	m := int(*d / time.Minute)
+	return &m
+}
+
 func (r categoryRow) domain() (domain.Category, error) {
-	c := domain.Category{ID: r.ID, Slug: r.Slug, Name: r.Name, RequiresCheck: r.RequiresCheck, Moderation: domain.Moderation(r.Moderation), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	c := domain.Category{ID: r.ID, Slug: r.Slug, Name: r.Name, RequiresCheck: r.RequiresCheck, Moderation: domain.Moderation(r.Moderation),
+		Escalation: r.escalation(), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 	if err := json.Unmarshal([]byte(r.TaxonomyTerms), &c.TaxonomyTerms); err != nil {
 		return domain.Category{}, fmt.Errorf("store: category %d has unreadable taxonomy terms: %w", r.ID, err)
 	}
@@ -58,8 +108,10 @@ func categoryToRow(c domain.Category) (categoryRow, error) {
 	if err != nil {
 		return categoryRow{}, err
 	}
-	return categoryRow{ID: c.ID, Slug: c.Slug, Name: c.Name, RequiresCheck: c.RequiresCheck, TaxonomyTerms: string(b), Moderation: string(moderationOf(c)),
-		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}, nil
+	row := categoryRow{ID: c.ID, Slug: c.Slug, Name: c.Name, RequiresCheck: c.RequiresCheck, TaxonomyTerms: string(b), Moderation: string(moderationOf(c)),
+		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
+	row.setEscalation(c.Escalation)
+	return row, nil
 }
 
 // Areas lists every area by name.
@@ -168,14 +220,19 @@ func (s *Store) CreateCategory(ctx context.Context, c *domain.Category) error {
 	return nil
 }
 
-// UpdateCategory writes a category's name, check rule and terms (never its slug).
+// UpdateCategory writes a category's name, check rule, terms, moderation and escalation timings
+// (never its slug).
 func (s *Store) UpdateCategory(ctx context.Context, c domain.Category) error {
 	row, err := categoryToRow(c)
 	if err != nil {
 		return err
 	}
 	res := s.conn(ctx).Model(&categoryRow{}).Where("id = ?", c.ID).Updates(map[string]any{
-		"name": row.Name, "requires_check": row.RequiresCheck, "taxonomy_terms": row.TaxonomyTerms, "moderation": row.Moderation, "updated_at": row.UpdatedAt})
+		"name": row.Name, "requires_check": row.RequiresCheck, "taxonomy_terms": row.TaxonomyTerms, "moderation": row.Moderation,
+		"escalation_urgent_wait_minutes": row.EscalationUrgentWaitMinutes, "escalation_urgent_lead_minutes": row.EscalationUrgentLeadMinutes,
+		"escalation_soon_wait_minutes": row.EscalationSoonWaitMinutes, "escalation_soon_lead_minutes": row.EscalationSoonLeadMinutes,
+		"escalation_routine_wait_minutes": row.EscalationRoutineWaitMinutes, "escalation_routine_lead_minutes": row.EscalationRoutineLeadMinutes,
+		"updated_at": row.UpdatedAt})
 	if res.Error != nil {
 		return fmt.Errorf("store: unable to update category %d: %w", c.ID, translate(res.Error))
 	}

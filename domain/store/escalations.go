@@ -48,26 +48,54 @@ type escalationChangeRow struct {
 func (escalationChangeRow) TableName() string { return "escalation_history" }
 
 // dueRequestsSQL finds the open requests due for escalation at a time: still ahead, with no live
-// match, never escalated nor reported, and past the earlier of posted + wait and start - lead
-// for their urgency (the arguments give both, urgent, soon and routine in turn).
+// match, never escalated nor reported, and past the earlier of posted + wait and start - lead,
+// where wait and lead are the category's own for the request's urgency or else the defaults.
+// It walks the open requests soonest first (requests_open_soonest_idx) and stops at the limit;
+// the category is a join on its key. %[1]s and %[2]s are the dialect's "now - wait" and
+// "now + lead" (timingsSQL); the arguments are now, then for each of those now and the default
+// minutes for urgent, soon and routine.
 const dueRequestsSQL = `r.status = 'open' AND r.start_at > ? AND r.escalation_alerted_at IS NULL
 	AND NOT EXISTS (SELECT 1 FROM matches x WHERE x.request_id = r.id AND x.status IN ('proposed', 'approved', 'accepted'))
 	AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.request_id = r.id)
-	AND ((r.urgency = 'urgent' AND (r.created_at <= ? OR r.start_at <= ?))
-	  OR (r.urgency = 'soon' AND (r.created_at <= ? OR r.start_at <= ?))
-	  OR (r.urgency = 'routine' AND (r.created_at <= ? OR r.start_at <= ?)))`
+	AND (r.created_at <= %[1]s OR r.start_at <= %[2]s)`
 
-// DueRequests lists the open requests due for escalation; see domain.EscalationStore.
+// Each request's wait and lead in minutes: its category's own for its urgency, else the default
+// given as an argument. An urgency without a branch gives NULL, so is never due.
+const (
+	waitMinutesSQL = `CASE r.urgency WHEN 'urgent' THEN COALESCE(c.escalation_urgent_wait_minutes, ?)
+		WHEN 'soon' THEN COALESCE(c.escalation_soon_wait_minutes, ?) WHEN 'routine' THEN COALESCE(c.escalation_routine_wait_minutes, ?) END`
+	leadMinutesSQL = `CASE r.urgency WHEN 'urgent' THEN COALESCE(c.escalation_urgent_lead_minutes, ?)
+		WHEN 'soon' THEN COALESCE(c.escalation_soon_lead_minutes, ?) WHEN 'routine' THEN COALESCE(c.escalation_routine_lead_minutes, ?) END`
+)
+
+// timingsSQL is the time a number of minutes before or after a bound time, in each dialect.
+// SQLite keeps times as text (2026-03-02 09:00:00.5+00:00, all in UTC), so the sum is written
+// the same way, to the millisecond, and compares as text in time order.
+func (s *Store) timingsSQL() (before, after string) {
+	if s.dialect == Postgres {
+		return "CAST(? AS timestamptz) - (" + waitMinutesSQL + ") * interval '1 minute'",
+			"CAST(? AS timestamptz) + (" + leadMinutesSQL + ") * interval '1 minute'"
+	}
+	return "strftime('%Y-%m-%d %H:%M:%f+00:00', ?, '-' || (" + waitMinutesSQL + ") || ' minutes')",
+		"strftime('%Y-%m-%d %H:%M:%f+00:00', ?, '+' || (" + leadMinutesSQL + ") || ' minutes')"
+}
+
+// DueRequests lists the open requests due for escalation by their categories' own timings,
+// falling back to timings (the defaults) where a category has none; see domain.EscalationStore.
 func (s *Store) DueRequests(ctx context.Context, now time.Time, timings map[domain.Urgency]domain.EscalationTiming, limit int) ([]domain.Request, error) {
 	at := now.UTC()
-	args := []any{at}
+	args := []any{at, at}
 	for _, u := range []domain.Urgency{domain.Urgent, domain.Soon, domain.Routine} {
-		t := timings[u]
-		args = append(args, at.Add(-t.Wait), at.Add(t.Lead))
+		args = append(args, int64(timings[u].Wait/time.Minute))
 	}
+	args = append(args, at)
+	for _, u := range []domain.Urgency{domain.Urgent, domain.Soon, domain.Routine} {
+		args = append(args, int64(timings[u].Lead/time.Minute))
+	}
+	before, after := s.timingsSQL()
 	var rows []requestRow
-	if err := s.conn(ctx).Table("requests r").Select("r.*").Where(dueRequestsSQL, args...).
-		Order("r.start_at, r.id").Limit(limit).Find(&rows).Error; err != nil {
+	if err := s.conn(ctx).Table("requests r").Select("r.*").Joins("JOIN categories c ON c.id = r.category_id").
+		Where(fmt.Sprintf(dueRequestsSQL, before, after), args...).Order("r.start_at, r.id").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("store: unable to find requests due for escalation: %w", translate(err))
 	}
 	out := make([]domain.Request, len(rows))
