@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"sort"
@@ -138,16 +137,4 @@ func (o EscalationOverrides) describe() string {
 		}
 	}
 	return strings.Join(parts, ", ")
-}
-
-// categoryTimings are the timings in force for a request's category, to say in an escalation's
-// reason when the request fell due. The step has just read the same category to route the
-// request, so a failure here means the database went away mid-step, and the escalation written
-// next fails with it; until then the defaults word the reason well enough.
-func (e *Escalations) categoryTimings(ctx context.Context, r Request) map[Urgency]EscalationTiming {
-	cat, err := e.catalogue.Category(ctx, r.CategoryID)
-	if err != nil {
-		return nil
-	}
-	return cat.EscalationTimings()
 }

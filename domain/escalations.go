@@ -34,7 +34,8 @@ type Escalation struct {
 type EscalationStore interface {
 	EscalationChanger
 	// DueRequests lists open requests still ahead of now, with no live match, never escalated
-	// and never reported as unable to leave, that are due by the timings (the oldest due first).
+	// and never reported as unable to leave, that are due by their category's own timings, or
+	// by the timings given for categories without (the soonest first).
 	DueRequests(ctx context.Context, now time.Time, timings map[Urgency]EscalationTiming, limit int) ([]Request, error)
 	// MarkEscalationAlerted records that coordinators were told the requests cannot be passed on.
 	MarkEscalationAlerted(ctx context.Context, requestIDs []int64, at time.Time) error
@@ -159,7 +160,11 @@ func (e *Escalations) EscalateDue(ctx context.Context) (EscalationCounts, error)
 			noConsent = append(noConsent, r.ID)
 			continue
 		}
-		svc, ok, err := e.route(ctx, r)
+		cat, err := e.catalogue.Category(ctx, r.CategoryID)
+		if err != nil {
+			return c, err
+		}
+		svc, ok, err := e.route(ctx, r, cat)
 		if err != nil {
 			return c, err
 		}
@@ -167,7 +172,7 @@ func (e *Escalations) EscalateDue(ctx context.Context) (EscalationCounts, error)
 			noService = append(noService, r.ID)
 			continue
 		}
-		due := EscalationDue(r, e.categoryTimings(ctx, r))
+		due := EscalationDue(r, cat.EscalationTimings())
 		reason := "No helper was found in the community by " + due.In(e.loc).Format("15:04 on Monday 2 January") + "."
 		_, sent, err := e.escalate(ctx, r, svc, now, SystemActor("the matcher"), reason, !review)
 		switch {
@@ -220,11 +225,7 @@ func (e *Escalations) EscalateDue(ctx context.Context) (EscalationCounts, error)
 
 // route picks where a request goes: the highest-priority service that takes it on, else the
 // fallback.
-func (e *Escalations) route(ctx context.Context, r Request) (Service, bool, error) {
-	cat, err := e.catalogue.Category(ctx, r.CategoryID)
-	if err != nil {
-		return Service{}, false, err
-	}
+func (e *Escalations) route(ctx context.Context, r Request, cat Category) (Service, bool, error) {
 	routing, err := e.router.Route(ctx, RouteQuery{Category: cat, AreaID: r.AreaID})
 	if err != nil {
 		return Service{}, false, err
