@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/coop-exchange/coop/app"
 	"github.com/coop-exchange/coop/domain"
 	"github.com/coop-exchange/coop/domain/store"
 )
@@ -19,6 +21,7 @@ const (
 	demoCoordinatorPassword = "coordinate-demo"
 	demoAdminPassword       = "administer-demo"
 	demoMemberPassword      = "neighbourly-demo"
+	demoServicesPassword    = "answer-demo"
 )
 
 type demoArea struct {
@@ -141,6 +144,9 @@ func seedDemo(ctx context.Context, st *store.Store, loc *time.Location) ([]demoS
 		return nil, err
 	}
 	by := domain.Actor{ID: coordinator.ID, Name: coordinator.Name, Role: coordinator.Role}
+	if err := seedDemoService(ctx, svc, by, codes, add); err != nil {
+		return nil, err
+	}
 	if _, err := svc.Membership.Decline(ctx, by, declined.ID, "We are a volunteer exchange and cannot offer paid work. "+
 		"The council's care recruitment team may be able to help."); err != nil {
 		return nil, err
@@ -219,6 +225,34 @@ func seedDemoPosts(ctx context.Context, x *domain.Exchange, members map[string]d
 		if _, err := x.AskForSupport(ctx, by, in); err != nil {
 			return fmt.Errorf("request of %s: %w", r.who, err)
 		}
+	}
+	return nil
+}
+
+// seedDemoService adds the council's adult social care front door as the co-op's fallback, told
+// by email, with one person who answers for it, so that the services inbox can be tried.
+func seedDemoService(ctx context.Context, svc app.Services, by domain.Actor, codes map[string]int64,
+	add func(demoPerson, domain.Role, string) (domain.Member, error)) error {
+	var areas []int64
+	for _, id := range codes {
+		areas = append(areas, id)
+	}
+	slices.Sort(areas)
+	front, _, err := svc.Directory.Create(ctx, by, domain.ServiceInput{Name: "Riverside Adult Social Care", Organisation: "Riverside Council",
+		Description: "The council's front door for adults who need care and support, and for their carers.", AreaIDs: areas,
+		Email: "referrals@riverside-council.demo.coop", Active: true})
+	if err != nil {
+		return fmt.Errorf("demo service: %w", err)
+	}
+	if _, err := svc.Directory.PinFallback(ctx, by, front.ID); err != nil {
+		return fmt.Errorf("demo fallback: %w", err)
+	}
+	priya, err := add(demoPerson{"Priya Shah", "services@demo.coop", "01632 960 003", ""}, domain.RoleServices, demoServicesPassword)
+	if err != nil {
+		return err
+	}
+	if _, _, err := svc.ServicePeople.AddUser(ctx, by, front.ID, domain.ServiceUserInput{Email: priya.Email}); err != nil {
+		return fmt.Errorf("demo services user: %w", err)
 	}
 	return nil
 }
