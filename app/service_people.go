@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"strings"
 	"time"
 
@@ -57,8 +58,8 @@ func (s *Server) addServiceUser(c *fiber.Ctx) error {
 
 // renamed gives a validation error's fields the names of the form they came from.
 func renamed(err error, names map[string]string) error {
-	v, ok := err.(*domain.ValidationError)
-	if !ok {
+	var v *domain.ValidationError
+	if !errors.As(err, &v) {
 		return err
 	}
 	out := &domain.ValidationError{}

@@ -26,6 +26,11 @@ type EscalationChanger interface {
 	// WithdrawEscalationConsent records that the requester withdrew their consent to pass the
 	// request on, at a time, if they had given it (ErrConflict otherwise).
 	WithdrawEscalationConsent(ctx context.Context, requestID int64, at time.Time) error
+	// LockRequest reads a request and holds it (FOR UPDATE on PostgreSQL) until the transaction
+	// ends, so that consent, status and escalations change one at a time.
+	LockRequest(ctx context.Context, id int64) (Request, error)
+	// WithdrawProposals cancels the request's proposed and approved matches, with the reason.
+	WithdrawProposals(ctx context.Context, scope ProposalScope, reason string, at time.Time) ([]WithdrawnMatch, error)
 	// Setting reads one of the co-op's settings, and whether it is set; PutSetting sets it.
 	Setting(ctx context.Context, key string) (string, bool, error)
 	PutSetting(ctx context.Context, key, value string, at time.Time) error
@@ -230,9 +235,20 @@ func (e *Escalations) change(ctx context.Context, by Actor, l EscalationListing,
 		after.Outcome = u.Outcome
 	}
 	err = e.tx.Transact(ctx, func(ctx context.Context) error {
+		// The request first, as every change to a request and its escalations takes them.
+		if r, err = e.store.LockRequest(ctx, r.ID); err != nil {
+			return err
+		}
 		change := EscalationChange{At: now, Status: u.Status, BusinessStatus: u.BusinessStatus, By: by.Name, Side: side, Note: note}
 		if err := e.store.ChangeEscalation(ctx, u, change, by.ID); err != nil {
 			return err
+		}
+		// A service taking the need on: the community stops looking, and suggestions made
+		// meanwhile are withdrawn, so that nobody agrees a neighbour over the service's head.
+		if side == SideService && (u.Status == EscalationAccepted || u.Status == EscalationInProgress) {
+			if err := withdraw(ctx, e.store, ProposalScope{RequestIDs: []int64{r.ID}}, svc.Name+" has taken this on", now); err != nil {
+				return err
+			}
 		}
 		if err := e.settleRequest(ctx, r, after, now); err != nil {
 			return err
@@ -314,6 +330,8 @@ func (e *Escalations) tellPeople(ctx context.Context, r Request, svc Service, af
 		msg = fmt.Sprintf("%s could not complete your request for %s. A coordinator will be in touch.", svc.Name, when)
 	case after.Status == EscalationCancelled && side == SideService:
 		msg = fmt.Sprintf("%s has withdrawn from your request for %s. A coordinator will look for another way to help.", svc.Name, when)
+	case after.Status == EscalationCancelled && after.StatusReason == "":
+		msg = fmt.Sprintf("Your request for %s is no longer with %s.", when, svc.Name)
 	case after.Status == EscalationCancelled:
 		msg = fmt.Sprintf("Your request for %s is no longer with %s: %s", when, svc.Name, after.StatusReason)
 	case after.Status == EscalationEnteredInError:
@@ -378,8 +396,10 @@ func (e *Escalations) changeQuietly(ctx context.Context, by Actor, l EscalationL
 	after := l
 	after.Status, after.StatusReason, after.UpdatedAt = EscalationCancelled, reason, now
 	err = e.tx.Transact(ctx, func(ctx context.Context) error {
+		// The service reads the history: it names the co-op, not the member whose action this
+		// follows (the audit log keeps who).
 		if err := e.store.ChangeEscalation(ctx, u, EscalationChange{At: now, Status: EscalationCancelled, BusinessStatus: l.BusinessStatus,
-			By: by.Name, Side: SideCoop, Note: reason}, by.ID); err != nil {
+			By: "the co-op", Side: SideCoop, Note: reason}, 0); err != nil {
 			return err
 		}
 		if err := e.audit.Record(ctx, by, AuditEscalationChanged, "escalation", l.ID,
@@ -417,6 +437,9 @@ func (e *Escalations) WithdrawConsent(ctx context.Context, by Actor, requestID i
 	now := e.clock.now()
 	n := 0
 	err = e.tx.Transact(ctx, func(ctx context.Context) error {
+		if r, err = e.store.LockRequest(ctx, r.ID); err != nil {
+			return err
+		}
 		if err := e.store.WithdrawEscalationConsent(ctx, r.ID, now); err != nil {
 			return err
 		}

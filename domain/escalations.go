@@ -247,6 +247,15 @@ func (e *Escalations) escalate(ctx context.Context, r Request, svc Service, now 
 		esc.Status, esc.SentAt, esc.RespondBy = EscalationRequested, now, RespondBy(r.Urgency, now)
 	}
 	err := e.tx.Transact(ctx, func(ctx context.Context) error {
+		// Read the request again, held: consent withdrawn or the request met since it was read
+		// means nothing leaves.
+		r, err := e.store.LockRequest(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		if !r.ConsentToEscalate() || (r.Status != RequestOpen && r.Status != RequestEscalated) {
+			return fmt.Errorf("request %d changed before it was passed on: %w", r.ID, ErrConflict)
+		}
 		first := EscalationChange{At: now, Status: esc.Status, By: by.Name, Side: SideCoop, Note: esc.Reason}
 		if err := e.store.CreateEscalation(ctx, &esc, first, by.ID); err != nil {
 			return err
@@ -412,7 +421,8 @@ func (e *Escalations) Record(ctx context.Context, by Actor, id int64) (Escalatio
 		CoopName: CoopName, BaseURL: e.baseURL, ConsentRecipient: "formal services (council social care, NHS community teams, charities)"}
 	if c := r.Escalation; c != nil {
 		rec.ConsentWording, rec.ConsentGivenAt, rec.ConsentContact = c.Wording, c.GivenAt, c.IncludesContact
-		if c.IncludesContact && c.WithdrawnAt.IsZero() {
+		// A service sees who to contact only while the escalation is open with it.
+		if c.IncludesContact && c.WithdrawnAt.IsZero() && (by.Role.Coordinates() || l.Status.Open()) {
 			m, err := e.reader.Member(ctx, r.MemberID)
 			if err != nil {
 				return EscalationRecord{}, err

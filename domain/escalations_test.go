@@ -192,7 +192,8 @@ func TestACommunityHelperWithdrawsTheEscalation(t *testing.T) {
 			t.Fatal(err)
 		}
 		reqs, err := w.x.AskForSupport(ctx, w.annA, domain.RequestInput{Category: "transport", Description: "A lift to the clinic",
-			Start: w.request.Start.Add(30 * time.Minute), End: w.request.Start.Add(90 * time.Minute), Urgency: "soon", ConsentToEscalate: true})
+			Start: w.request.Start.Add(30 * time.Minute), End: w.request.Start.Add(90 * time.Minute), Urgency: "soon", ConsentToEscalate: true,
+			ConsentContact: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -247,6 +248,19 @@ func TestACommunityHelperWithdrawsTheEscalation(t *testing.T) {
 		if strings.Join(kinds, ",") != "escalation.requested,escalation.cancelled" {
 			t.Errorf("the service was sent %v", kinds)
 		}
+		// What the service reads names the co-op, not the member whose match this follows, and
+		// no longer holds the person's contact details.
+		staff0 := domain.Actor{Name: "Riverside duty desk", Role: domain.RoleServices, Services: []int64{svc.ID}}
+		rec, err := esc.Record(ctx, staff0, e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last := rec.History[len(rec.History)-1]; last.By != "the co-op" {
+			t.Errorf("the service reads that it was cancelled by %q", last.By)
+		}
+		if rec.FirstName != "" || rec.Phone != "" {
+			t.Errorf("after it was cancelled the service still sees %q %q", rec.FirstName, rec.Phone)
+		}
 
 		// Once a service has accepted a request, the matcher leaves it to them.
 		reqs, err = w.x.AskForSupport(ctx, w.annA, domain.RequestInput{Category: "transport", Description: "A lift back",
@@ -258,12 +272,17 @@ func TestACommunityHelperWithdrawsTheEscalation(t *testing.T) {
 		if e, err = esc.EscalateNow(ctx, w.coord, r.ID, svc.ID, "Same again"); err != nil {
 			t.Fatal(err)
 		}
+		// The matcher suggested Dee meanwhile; when the service takes it on, that suggestion goes.
+		early := w.propose(t, r, w.deeOffer)
 		staff := domain.Actor{Name: "Riverside duty desk", Role: domain.RoleServices, Services: []int64{svc.ID}}
 		if _, err := esc.Move(ctx, staff, e.ID, domain.EscalationMove{To: domain.EscalationAccepted}); err != nil {
 			t.Fatal(err)
 		}
 		if seeking() {
 			t.Errorf("the matcher still looks for a helper for a request a service has taken on")
+		}
+		if m, err := st.Match(ctx, early.ID); err != nil || m.Status != domain.MatchCancelled {
+			t.Errorf("a suggestion made before the service took it on is still %v (%v)", m.Status, err)
 		}
 		// A services user of another service cannot touch it.
 		other := domain.Actor{Name: "Elsewhere", Role: domain.RoleServices, Services: []int64{svc.ID + 1000}}

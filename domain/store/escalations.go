@@ -362,3 +362,17 @@ func (s *Store) WithdrawEscalationConsent(ctx context.Context, requestID int64, 
 	}
 	return nil
 }
+
+// LockRequest reads a request and, on PostgreSQL, locks its row until the transaction ends
+// (SQLite runs one writing transaction at a time).
+func (s *Store) LockRequest(ctx context.Context, id int64) (domain.Request, error) {
+	db := s.conn(ctx)
+	if s.dialect == Postgres {
+		db = db.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var row requestRow
+	if err := db.Take(&row, id).Error; err != nil {
+		return domain.Request{}, fmt.Errorf("store: unable to read request %d: %w", id, translate(err))
+	}
+	return row.domain(), nil
+}

@@ -208,8 +208,18 @@ func translate(err error) error {
 		return fmt.Errorf("%w: %v", domain.ErrInUse, err)
 	case unavailable(err):
 		return fmt.Errorf("%w: %v", domain.ErrUnavailable, err)
+	case clashed(err):
+		return fmt.Errorf("%w: %v", domain.ErrConflict, err)
 	}
 	return err
+}
+
+// clashed reports whether PostgreSQL gave up a transaction because another changed the same rows
+// at the same moment (a deadlock, or a serialization failure): for the person, someone else's
+// change came first.
+func clashed(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 // unavailable reports whether err means the database could not be reached or used just now,
