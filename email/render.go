@@ -6,6 +6,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"net/url"
+	"slices"
 	"strings"
 	texttemplate "text/template"
 
@@ -31,28 +32,32 @@ type Renderer struct {
 // NewRenderer parses every kind's templates, failing at start-up rather than at the first email.
 func NewRenderer(base *url.URL) (*Renderer, error) {
 	r := &Renderer{base: base, text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
+	kinds := slices.Clone(domain.AccountEmailKinds)
 	for _, k := range domain.EmailKinds {
+		kinds = append(kinds, k.Kind)
+	}
+	for _, kind := range kinds {
 		t, err := texttemplate.New("layout.txt").Option("missingkey=zero").
-			ParseFS(templatesFS, "templates/layout.txt", "templates/"+k.Kind+".txt")
+			ParseFS(templatesFS, "templates/layout.txt", "templates/"+kind+".txt")
 		if err != nil {
-			return nil, fmt.Errorf("email: %s text template: %w", k.Kind, err)
+			return nil, fmt.Errorf("email: %s text template: %w", kind, err)
 		}
 		h, err := htmltemplate.New("layout.html").Option("missingkey=zero").
-			ParseFS(templatesFS, "templates/layout.html", "templates/"+k.Kind+".html")
+			ParseFS(templatesFS, "templates/layout.html", "templates/"+kind+".html")
 		if err != nil {
-			return nil, fmt.Errorf("email: %s HTML template: %w", k.Kind, err)
+			return nil, fmt.Errorf("email: %s HTML template: %w", kind, err)
 		}
 		for _, name := range []string{"subject", "action", "body"} {
 			if t.Lookup(name) == nil {
-				return nil, fmt.Errorf("email: %s.txt defines no %q", k.Kind, name)
+				return nil, fmt.Errorf("email: %s.txt defines no %q", kind, name)
 			}
 		}
 		for _, name := range []string{"action", "body"} {
 			if h.Lookup(name) == nil {
-				return nil, fmt.Errorf("email: %s.html defines no %q", k.Kind, name)
+				return nil, fmt.Errorf("email: %s.html defines no %q", kind, name)
 			}
 		}
-		r.text[k.Kind], r.html[k.Kind] = t, h
+		r.text[kind], r.html[kind] = t, h
 	}
 	return r, nil
 }
@@ -62,7 +67,7 @@ type view struct {
 	Name            string            // the member's first name
 	Data            map[string]string // the values the email was written with
 	Link            string            // the page to act on, in full
-	PreferencesLink string            // the page to choose which emails they get, in full
+	PreferencesLink string            // the page to choose which emails they get, in full; empty for an account email, which is not a choice
 }
 
 // Render makes the message for one email to the address to; key identifies it across attempts.
@@ -71,7 +76,10 @@ func (r *Renderer) Render(to, key string, p domain.EmailPayload) (Message, error
 	if t == nil || h == nil {
 		return Message{}, fmt.Errorf("email: %w for kind %q", errNoTemplate, p.Template)
 	}
-	v := view{Name: firstName(p.Name), Data: p.Data, Link: r.base.String() + "/", PreferencesLink: r.base.String() + PreferencesPath}
+	v := view{Name: firstName(p.Name), Data: p.Data, Link: r.base.String() + "/"}
+	if !domain.AccountEmailKind(p.Template) {
+		v.PreferencesLink = r.base.String() + PreferencesPath
+	}
 	if v.Data == nil {
 		v.Data = map[string]string{}
 	}
@@ -88,14 +96,15 @@ func (r *Renderer) Render(to, key string, p domain.EmailPayload) (Message, error
 	if err := h.Execute(&html, v); err != nil {
 		return Message{}, fmt.Errorf("email: %s HTML: %w", p.Template, err)
 	}
+	headers := [][2]string{{"Auto-Submitted", "auto-generated"}} // RFC 3834: no out-of-office replies, please
+	if v.PreferencesLink != "" {
+		headers = append(headers, [2]string{"List-Unsubscribe", "<" + v.PreferencesLink + ">"})
+	}
 	return Message{
 		To: to, ToName: p.Name, Subject: strings.Join(strings.Fields(subject.String()), " "),
 		Text: tidyText(text.String()), HTML: html.String(),
 		MessageID: key + "@" + messageDomain(r.base),
-		Headers: [][2]string{
-			{"Auto-Submitted", "auto-generated"}, // RFC 3834: no out-of-office replies, please
-			{"List-Unsubscribe", "<" + v.PreferencesLink + ">"},
-		},
+		Headers:   headers,
 	}, nil
 }
 
