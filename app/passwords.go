@@ -81,15 +81,25 @@ func (s *Server) setPassword(c *fiber.Ctx) error {
 	return c.Redirect("/signin", fiber.StatusSeeOther)
 }
 
-// sendPasswordLink answers the coordinators' button on a member's page.
-func (s *Server) sendPasswordLink(c *fiber.Ctx) error {
+// emailPasswordLink answers the coordinators' button on a member's page.
+func (s *Server) emailPasswordLink(c *fiber.Ctx) error {
 	id, err := idParam(c)
 	if err != nil {
 		return err
 	}
-	if err := s.svc.Accounts.SendPasswordLink(c.UserContext(), s.actor(c), id); err != nil {
+	m, err := s.svc.Membership.Member(c.UserContext(), s.actor(c), id)
+	if err == nil {
+		err = s.sendPasswordLink(c, m)
+	}
+	if err != nil {
 		return retryForm(err, func(p problem) error { return s.renderMember(c, p.Status, failed(nil, p)) })
 	}
-	s.flash(c, "We have emailed a link to set a password. It works once, for 7 days.")
+	s.flash(c, "We have emailed "+m.FirstName()+" a link to set a password. It works once, for 7 days.")
 	return c.Redirect("/coordinate/members/"+itoa(id), fiber.StatusSeeOther)
+}
+
+// sendPasswordLink emails the member, as the coordinator asking, a link to set a password: from
+// their page, and wherever else a coordinator adds someone who has none (people at a service).
+func (s *Server) sendPasswordLink(c *fiber.Ctx, m domain.Member) error {
+	return s.svc.Accounts.SendPasswordLink(c.UserContext(), s.actor(c), m.ID)
 }

@@ -81,7 +81,7 @@ func TestCoordinatorEmailsAPasswordLink(t *testing.T) {
 		expectText(t, coord.get(page), http.StatusOK, "no password set", "Email a link to set a password")
 		res := coord.postForm(page+"/password-link", nil)
 		expectStatus(t, res, http.StatusSeeOther)
-		expectText(t, coord.get(res.Header.Get("Location")), http.StatusOK, "We have emailed a link to set a password")
+		expectText(t, coord.get(res.Header.Get("Location")), http.StatusOK, "We have emailed Sam a link to set a password")
 
 		link := h.passwordLinkTo("sam@example.org")
 		token := link[strings.Index(link, "=")+1:]

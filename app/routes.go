@@ -86,7 +86,7 @@ func (s *Server) registerRoutes() {
 	s.post("/coordinate/members/:id/role", admins, s.changeRole)
 	s.post("/coordinate/members/:id/suspend", coordinators, s.suspendMember)
 	s.post("/coordinate/members/:id/reinstate", coordinators, s.reinstateMember)
-	s.post("/coordinate/members/:id/password-link", coordinators, s.sendPasswordLink)
+	s.post("/coordinate/members/:id/password-link", coordinators, s.emailPasswordLink)
 	s.get("/coordinate/areas", coordinators, s.areasPage)
 	s.post("/coordinate/areas", coordinators, s.createArea)
 	s.get("/coordinate/areas/:id", coordinators, s.areaPage)
