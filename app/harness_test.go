@@ -62,7 +62,7 @@ func newHarnessAt(t *testing.T, st *store.Store, baseURL string) *harness {
 	limiter := domain.NewRateLimiter(st, clock)
 	svc := app.Services{
 		Membership:    domain.NewMembership(st, st, st, st, audit, limiter, hasher, clock),
-		Accounts:      domain.NewAccounts(st, st, st, audit, limiter, hasher, clock),
+		Accounts:      domain.NewAccounts(st, st, st, st, audit, limiter, hasher, clock, []byte(strings.Repeat("k", 32))),
 		Catalogue:     domain.NewCatalogue(st, st, st, audit, clock),
 		Exchange:      domain.NewExchange(st, st, st, st, st, audit, clock, london),
 		Matches:       domain.NewMatches(st),

@@ -95,6 +95,19 @@ func TestServicesInbox(t *testing.T) {
 		if page := body(coord.get(rs)); !strings.Contains(page, "Test services (services@example.org)") {
 			t.Errorf("the service page does not list the person who answers for it")
 		}
+		// Someone new is made a services user and emailed a link to set their password.
+		expectStatus(t, coord.postForm(rs+"/users", url.Values{"user_name": {"Sam Reid"}, "user_email": {"sam.reid@riverside.example"}}), http.StatusSeeOther)
+		msgs, err := h.st.ClaimOutbox(context.Background(), time.Now().Add(time.Minute), time.Minute, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		linked := false
+		for _, m := range msgs {
+			linked = linked || (m.Recipient == "sam.reid@riverside.example" && strings.Contains(string(m.Payload), "/password/set?token="))
+		}
+		if !linked {
+			t.Errorf("the new services user was not emailed a link to set a password: %+v", msgs)
+		}
 
 		inbox := body(svcUser.get("/inbox"))
 		if !strings.Contains(inbox, `href="/inbox/`+mine+`"`) || strings.Contains(inbox, `href="/inbox/`+theirs+`"`) {

@@ -22,6 +22,12 @@ func (s *Server) registerRoutes() {
 	s.get("/join/thanks", public, s.joinThanks)
 	s.get("/signin", public, s.signInPage)
 	s.post("/signin", public, s.signIn)
+	s.get("/password/forgot", public, s.forgotPasswordPage)
+	s.post("/password/forgot", public, s.forgotPassword)
+	// The emailed link to set a password works without signing in: its signed token is the
+	// permission, for one member until a password is set (passwords.go).
+	s.get("/password/set", public, s.setPasswordPage)
+	s.post("/password/set", public, s.setPassword)
 
 	// Anyone signed in.
 	s.post("/signout", signedIn, s.signOut)
@@ -80,6 +86,7 @@ func (s *Server) registerRoutes() {
 	s.post("/coordinate/members/:id/role", admins, s.changeRole)
 	s.post("/coordinate/members/:id/suspend", coordinators, s.suspendMember)
 	s.post("/coordinate/members/:id/reinstate", coordinators, s.reinstateMember)
+	s.post("/coordinate/members/:id/password-link", coordinators, s.emailPasswordLink)
 	s.get("/coordinate/areas", coordinators, s.areasPage)
 	s.post("/coordinate/areas", coordinators, s.createArea)
 	s.get("/coordinate/areas/:id", coordinators, s.areaPage)

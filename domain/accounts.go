@@ -73,23 +73,27 @@ var (
 		Message: "The current password was wrong too many times."}
 )
 
-// Accounts signs people in and out and checks sessions and API tokens.
+// Accounts signs people in and out, checks sessions and API tokens, and emails links to set a
+// password (password_links.go).
 type Accounts struct {
 	members  MemberStore
 	sessions SessionStore
+	emails   EmailQueue
 	tx       Transactor
 	audit    *Audit
 	limiter  *RateLimiter
 	hasher   PasswordHasher
 	clock    Clock
+	key      []byte // the platform's secret key, which signs the links
 
 	dummyOnce sync.Once
 	dummy     string // a hash to verify against for unknown emails, so that timing does not tell
 }
 
-// NewAccounts returns the accounts service.
-func NewAccounts(members MemberStore, sessions SessionStore, tx Transactor, audit *Audit, limiter *RateLimiter, hasher PasswordHasher, clock Clock) *Accounts {
-	return &Accounts{members: members, sessions: sessions, tx: tx, audit: audit, limiter: limiter, hasher: hasher, clock: clock}
+// NewAccounts returns the accounts service. key signs the emailed links to set a password (the
+// platform's secret key).
+func NewAccounts(members MemberStore, sessions SessionStore, emails EmailQueue, tx Transactor, audit *Audit, limiter *RateLimiter, hasher PasswordHasher, clock Clock, key []byte) *Accounts {
+	return &Accounts{members: members, sessions: sessions, emails: emails, tx: tx, audit: audit, limiter: limiter, hasher: hasher, clock: clock, key: key}
 }
 
 // SignIn checks an email and password and starts a session, returning its token (for the cookie).

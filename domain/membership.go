@@ -28,6 +28,9 @@ type MemberStore interface {
 	// SetMemberStatus moves a member from one status to another (ErrConflict if not in from).
 	SetMemberStatus(ctx context.Context, id int64, from, to MemberStatus, at time.Time) error
 	SetMemberPassword(ctx context.Context, id int64, hash string, at time.Time) error
+	// ReplaceMemberPassword sets the hash only while the stored one is still current (ErrConflict
+	// otherwise), so that a link made for one password cannot be used twice, even at once.
+	ReplaceMemberPassword(ctx context.Context, id int64, current, hash string, at time.Time) error
 	AddConsent(ctx context.Context, c *Consent) error
 	Consents(ctx context.Context, memberID int64) ([]Consent, error)
 }
@@ -67,7 +70,7 @@ type NewMemberInput struct {
 	Phone    string
 	AreaID   int64
 	Role     Role
-	Password string // optional: without one the member cannot sign in until they set one
+	Password string // optional: without one the member cannot sign in until they set one (Accounts.SendPasswordLink)
 	// ConsentRecorded confirms the person agreed to DataHoldingConsentWording, read to them.
 	ConsentRecorded bool
 }

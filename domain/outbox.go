@@ -8,10 +8,11 @@ import (
 	"time"
 )
 
-// Email is a message to a member, sent through the outbox if they want that kind.
+// Email is a message to a member, sent through the outbox if they want that kind (account emails
+// are sent whatever they chose).
 type Email struct {
 	MemberID int64
-	Kind     string            // what it is about, and the preference key: "match.proposed", "match.accepted", "match.cancelled", "match.reminder", "match.confirm", "check.due", "offer.still_available", "offer.paused"
+	Kind     string            // what it is about, and the preference key: "match.proposed", "match.accepted", "match.cancelled", "match.reminder", "match.confirm", "check.due", "offer.still_available", "offer.paused"; or an account email, "account.set_password"
 	Data     map[string]string // the template's values
 	Link     string            // the path (starting with /) of the page to act on; the base URL is added when sending
 }
@@ -72,7 +73,7 @@ var EmailKinds = []EmailKind{
 	{EmailOfferPaused, "Paused offers", "When we pause an offer of yours because we did not hear that it still stands."},
 }
 
-// KnownEmailKind reports whether kind is one of EmailKinds.
+// KnownEmailKind reports whether kind is one of EmailKinds: the kinds members choose about.
 func KnownEmailKind(kind string) bool {
 	for _, k := range EmailKinds {
 		if k.Kind == kind {
@@ -81,6 +82,17 @@ func KnownEmailKind(kind string) bool {
 	}
 	return false
 }
+
+// EmailSetPassword carries a link to set (or reset) a password. It is an account email.
+const EmailSetPassword = "account.set_password"
+
+// AccountEmailKinds are the emails a person needs to get into their account. They are not
+// optional: they are sent whatever the member chose about other emails, and are not on the
+// preferences page, since turning them off would lock the member out.
+var AccountEmailKinds = []string{EmailSetPassword}
+
+// AccountEmailKind reports whether kind is one of AccountEmailKinds.
+func AccountEmailKind(kind string) bool { return slices.Contains(AccountEmailKinds, kind) }
 
 // Channel is how an outbox message is delivered.
 type Channel string

@@ -127,3 +127,56 @@ func TestMembersChooseTheirOwnEmails(t *testing.T) {
 		}
 	})
 }
+
+// TestAccountEmailsAreNotOptional checks that an account email is neither on the preferences
+// page nor choosable there, and is written to the outbox even for a member who has a stored
+// refusal of it (the store must not honour one, however it got there).
+func TestAccountEmailsAreNotOptional(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		w := newWorld(t, st)
+		prefs := domain.NewPreferences(st, w.audit, func() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now })
+		annM := w.add(t, w.coord, "Ann Example", "ann@example.org", domain.RoleMember)
+		ann := domain.Actor{ID: annM.ID, Name: annM.Name, Role: annM.Role}
+
+		for _, kind := range domain.AccountEmailKinds {
+			if domain.KnownEmailKind(kind) {
+				t.Errorf("%s is on the preferences page", kind)
+			}
+		}
+		got, err := prefs.EmailPreferences(ctx, ann, ann.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, listed := wanted(got)[domain.EmailSetPassword]; listed {
+			t.Errorf("the preferences list %s", domain.EmailSetPassword)
+		}
+		var verr *domain.ValidationError
+		if _, err := prefs.SetEmailPreferences(ctx, ann, ann.ID, map[string]bool{domain.EmailSetPassword: false}); !errors.As(err, &verr) {
+			t.Errorf("opting out of %s: %v, want a validation error", domain.EmailSetPassword, err)
+		}
+
+		// Refusals of everything, account email included, written straight to the store.
+		all := map[string]bool{domain.EmailSetPassword: false}
+		for _, k := range domain.EmailKinds {
+			all[k.Kind] = false
+		}
+		if err := st.SetEmailChoices(ctx, ann.ID, all, w.now); err != nil {
+			t.Fatal(err)
+		}
+		err = st.EnqueueEmails(ctx, w.now, []domain.Email{
+			{MemberID: ann.ID, Kind: domain.EmailMatchProposed, Link: "/matches/7"},
+			{MemberID: ann.ID, Kind: domain.EmailSetPassword, Link: "/password/set?token=x"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := st.ListOutbox(ctx, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != 1 || msgs[0].Kind != domain.EmailSetPassword || msgs[0].Recipient != "ann@example.org" {
+			t.Errorf("outbox %+v, want only the %s email to Ann", msgs, domain.EmailSetPassword)
+		}
+	})
+}

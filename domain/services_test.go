@@ -38,7 +38,7 @@ func newWorld(t *testing.T, st *store.Store) *world {
 	w.audit = domain.NewAudit(st, clock)
 	limiter := domain.NewRateLimiter(st, clock)
 	w.membership = domain.NewMembership(st, st, st, st, w.audit, limiter, cheap, clock)
-	w.accounts = domain.NewAccounts(st, st, st, w.audit, limiter, cheap, clock)
+	w.accounts = domain.NewAccounts(st, st, st, st, w.audit, limiter, cheap, clock, []byte(strings.Repeat("s", 32)))
 	w.catalogue = domain.NewCatalogue(st, st, st, w.audit, clock)
 	ctx := context.Background()
 	lat, lon := 53.3811, -1.4701

@@ -89,6 +89,42 @@ func TestEveryKindReadsWell(t *testing.T) {
 	}
 }
 
+// TestAccountEmailsReadWell renders each account email, as a coordinator asks for it and as the
+// member does: it links to the page to act on, says how long the link lasts, and (not being a
+// choice) neither links to the preferences page nor offers List-Unsubscribe.
+func TestAccountEmailsReadWell(t *testing.T) {
+	r := renderer(t)
+	for _, kind := range domain.AccountEmailKinds {
+		for _, data := range []map[string]string{{domain.EmailDataWho: "Cora"}, nil} {
+			m, err := r.Render("ann@example.org", "email-abc", domain.EmailPayload{Template: kind, Name: "Ann Example", Data: data, Link: "/password/set?token=1.2.abc"})
+			if err != nil {
+				t.Fatalf("%s: %v", kind, err)
+			}
+			if m.Subject == "" || strings.Contains(m.Subject, "\n") {
+				t.Errorf("%s subject %q", kind, m.Subject)
+			}
+			for part, text := range map[string]string{"text": m.Text, "html": m.HTML} {
+				for _, want := range []string{"Hello Ann,", "https://coop.example.org/password/set?token=1.2.abc", "7 days", "always sent"} {
+					if !strings.Contains(text, want) {
+						t.Errorf("%s %s does not contain %q:\n%s", kind, part, want, text)
+					}
+				}
+				if strings.Contains(text, email.PreferencesPath) || strings.Contains(text, "<no value>") {
+					t.Errorf("%s %s links to the preferences or shows <no value>:\n%s", kind, part, text)
+				}
+				if data != nil && !strings.Contains(text, "Cora, a coordinator") {
+					t.Errorf("%s %s does not say which coordinator asked:\n%s", kind, part, text)
+				}
+			}
+			for _, h := range m.Headers {
+				if h[0] == "List-Unsubscribe" {
+					t.Errorf("%s offers List-Unsubscribe %s", kind, h[1])
+				}
+			}
+		}
+	}
+}
+
 // TestSendsThroughAMailServer sends an email through the real SMTP sender to a mail server in
 // the test, signing in with the URL's user name and password, and checks what arrived.
 func TestSendsThroughAMailServer(t *testing.T) {

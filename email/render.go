@@ -37,6 +37,9 @@ func NewRenderer(base *url.URL) (*Renderer, error) {
 	for _, k := range domain.EmailKinds {
 		kinds[k.Kind] = "layout"
 	}
+	for _, kind := range domain.AccountEmailKinds {
+		kinds[kind] = "layout" // an account email is not a choice: no preferences link
+	}
 	for _, kind := range domain.WebhookEvents {
 		kinds[kind] = "layout-service"
 	}
@@ -71,7 +74,7 @@ type view struct {
 	Name            string            // the member's first name; "" in a service's email
 	Data            map[string]string // the values the email was written with
 	Link            string            // the page to act on, in full
-	PreferencesLink string            // the page to choose which emails they get, in full; "" in a service's email
+	PreferencesLink string            // the page to choose which emails they get, in full; "" in a service's or an account email
 }
 
 // Render makes the message for one email to the address to; key identifies it across attempts.
@@ -94,7 +97,10 @@ func (r *Renderer) Render(to, key string, p domain.EmailPayload) (Message, error
 	v.Link = link
 	toName := v.Data[domain.EmailDataService]
 	if !service {
-		v.Name, v.PreferencesLink, toName = firstName(p.Name), r.base.String()+PreferencesPath, p.Name
+		v.Name, toName = firstName(p.Name), p.Name
+		if !domain.AccountEmailKind(p.Template) {
+			v.PreferencesLink = r.base.String() + PreferencesPath
+		}
 	}
 	var subject, text, html bytes.Buffer
 	if err := t.ExecuteTemplate(&subject, "subject", v); err != nil {
@@ -107,7 +113,7 @@ func (r *Renderer) Render(to, key string, p domain.EmailPayload) (Message, error
 		return Message{}, fmt.Errorf("email: %s HTML: %w", p.Template, err)
 	}
 	headers := [][2]string{{"Auto-Submitted", "auto-generated"}} // RFC 3834: no out-of-office replies, please
-	if !service {
+	if v.PreferencesLink != "" {
 		headers = append(headers, [2]string{"List-Unsubscribe", "<" + v.PreferencesLink + ">"})
 	}
 	return Message{

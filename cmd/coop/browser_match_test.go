@@ -23,7 +23,7 @@ func TestBrowserMatchToStatement(t *testing.T) {
 			base, st, exec := startCoopWithExec(t, d)
 			b := newBrowser(t)
 			ctx := context.Background()
-			svc, _ := services(st, domain.PasswordHasher{Params: domain.PasswordParams{Memory: 1024, Time: 1, Threads: 1}}, london, 0)
+			svc, _ := services(st, domain.PasswordHasher{Params: domain.PasswordParams{Memory: 1024, Time: 1, Threads: 1}}, london, 0, nil)
 			lat, lon := 53.3811, -1.4701
 			area, err := svc.Catalogue.CreateArea(ctx, domain.SystemActor("test"), domain.AreaInput{Name: "Bridge End", Code: "BE1", Lat: &lat, Lon: &lon})
 			if err != nil {

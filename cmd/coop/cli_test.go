@@ -163,7 +163,7 @@ func TestAdministrationCommands(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			svc, _ := services(st, domain.PasswordHasher{}, london, 0)
+			svc, _ := services(st, domain.PasswordHasher{}, london, 0, nil)
 			m, err := svc.Accounts.AuthenticateAPIToken(ctx, token)
 			if err != nil || m.Email != "ada@example.org" || m.Role != domain.RoleAdmin {
 				t.Errorf("the printed token: %+v %v", m, err)
@@ -217,7 +217,7 @@ func TestSeed(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			svc, _ := services(st, domain.PasswordHasher{}, london, 0)
+			svc, _ := services(st, domain.PasswordHasher{}, london, 0, nil)
 			forced, err := svc.Membership.Members(ctx, domain.SystemActor("test"), domain.MemberQuery{Search: ".s6.", Page: domain.PageQuery{Limit: 1}})
 			if err != nil || len(forced.Items) != 1 {
 				t.Fatalf("members seeded with --force: %v", err)

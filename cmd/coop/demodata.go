@@ -75,7 +75,7 @@ var demoApplicants = []demoApplicant{
 // seedDemo fills a fresh database with the demo co-op through the same services the website
 // uses, so that the demo data obeys every rule real data does.
 func seedDemo(ctx context.Context, st *store.Store, loc *time.Location) ([]demoSignIn, error) {
-	svc, _ := services(st, domain.PasswordHasher{}, loc, 0)
+	svc, _ := services(st, domain.PasswordHasher{}, loc, 0, nil)
 	system := domain.SystemActor("coop demo")
 
 	codes := map[string]int64{}

@@ -47,7 +47,7 @@ solver, to compare the two.`, io)
 	if err := st.Ready(ctx); err != nil {
 		return fmt.Errorf("the database is not ready (run coop migrate first): %w", err)
 	}
-	svc, _ := services(st, domain.PasswordHasher{}, cfg.Location, cfg.AnswerWithin)
+	svc, _ := services(st, domain.PasswordHasher{}, cfg.Location, cfg.AnswerWithin, nil)
 	m := jobs.NewMatcher(st, st, cfg.Location, nil, log, nil).WithLifecycle(svc.Agreements).WithEscalation(escalations(st, svc, cfg))
 	rep, err := m.Pass(ctx, jobs.PassOptions{DryRun: *dryRun, Greedy: *greedy})
 	if err != nil {

@@ -56,7 +56,7 @@ func openReady(ctx context.Context, fs *flag.FlagSet, flags map[string]*string, 
 		st.Close()
 		return nil, app.Services{}, fmt.Errorf("the database is not ready (run coop migrate first): %w", err)
 	}
-	svc, _ := services(st, domain.PasswordHasher{}, cfg.Location, cfg.AnswerWithin)
+	svc, _ := services(st, domain.PasswordHasher{}, cfg.Location, cfg.AnswerWithin, nil)
 	return st, svc, nil
 }
 
@@ -70,14 +70,15 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store.Store,
 }
 
 // services wires the domain services over one store; loc is the co-op's time zone.
-// answerWithin is how long people have to accept an approved match (0 for the default).
-func services(st *store.Store, hasher domain.PasswordHasher, loc *time.Location, answerWithin time.Duration) (app.Services, *domain.RateLimiter) {
+// answerWithin is how long people have to accept an approved match (0 for the default). key is
+// the platform's secret key, which signs emailed links; commands that send none pass nil.
+func services(st *store.Store, hasher domain.PasswordHasher, loc *time.Location, answerWithin time.Duration, key []byte) (app.Services, *domain.RateLimiter) {
 	var clock domain.Clock // the real time
 	audit := domain.NewAudit(st, clock)
 	limiter := domain.NewRateLimiter(st, clock)
 	return app.Services{
 		Membership:    domain.NewMembership(st, st, st, st, audit, limiter, hasher, clock),
-		Accounts:      domain.NewAccounts(st, st, st, audit, limiter, hasher, clock),
+		Accounts:      domain.NewAccounts(st, st, st, st, audit, limiter, hasher, clock, key),
 		Catalogue:     domain.NewCatalogue(st, st, st, audit, clock),
 		Exchange:      domain.NewExchange(st, st, st, st, st, audit, clock, loc),
 		Matches:       domain.NewMatches(st),
@@ -122,7 +123,7 @@ func newPlatform(ctx context.Context, cfg Config, st *store.Store, log *slog.Log
 			return nil, fmt.Errorf("secret key: %w", err)
 		}
 	}
-	svc, limiter := services(st, hasher, cfg.Location, cfg.AnswerWithin)
+	svc, limiter := services(st, hasher, cfg.Location, cfg.AnswerWithin, []byte(secret))
 	svc.Escalations = escalations(st, svc, cfg)
 	svc.Agreements.WithEscalations(svc.Escalations) // a match agreed withdraws the request from a service
 	// The one-click "still available" links are signed with the platform's key, like its forms.

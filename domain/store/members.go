@@ -157,6 +157,22 @@ func (s *Store) SetMemberPassword(ctx context.Context, id int64, hash string, at
 	return s.updateMemberIf(ctx, id, "", map[string]any{"password_hash": hash, "updated_at": at.UTC()})
 }
 
+// ReplaceMemberPassword changes a member's password hash only while it is still current.
+func (s *Store) ReplaceMemberPassword(ctx context.Context, id int64, current, hash string, at time.Time) error {
+	res := s.conn(ctx).Model(&memberRow{}).Where("id = ? AND password_hash = ?", id, current).
+		Updates(map[string]any{"password_hash": hash, "updated_at": at.UTC()})
+	if res.Error != nil {
+		return fmt.Errorf("store: unable to update member %d: %w", id, translate(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		if _, err := s.Member(ctx, id); err != nil {
+			return err
+		}
+		return fmt.Errorf("store: the password of member %d has changed: %w", id, domain.ErrConflict)
+	}
+	return nil
+}
+
 // updateMemberIf writes the given columns of a member; with expect set, only while the stored
 // status is expect (ErrConflict otherwise).
 func (s *Store) updateMemberIf(ctx context.Context, id int64, expect domain.MemberStatus, cols map[string]any) error {

@@ -59,8 +59,9 @@ func newIdempotencyKey(channel domain.Channel) string {
 }
 
 // enqueueEmails writes, inside the caller's transaction tx, one outbox message for each email
-// whose member is active, has an address and has not opted out of that kind; the others are
-// skipped. It is how a change and the emails it causes are written together or not at all.
+// whose member is active, has an address and has not opted out of that kind (account emails
+// cannot be opted out of); the others are skipped. It is how a change and the emails it causes
+// are written together or not at all.
 func enqueueEmails(tx *gorm.DB, now time.Time, emails []domain.Email) error {
 	if len(emails) == 0 {
 		return nil
@@ -68,7 +69,7 @@ func enqueueEmails(tx *gorm.DB, now time.Time, emails []domain.Email) error {
 	now = now.UTC()
 	ids := make([]int64, 0, len(emails))
 	for _, e := range emails {
-		if !domain.KnownEmailKind(e.Kind) {
+		if !domain.KnownEmailKind(e.Kind) && !domain.AccountEmailKind(e.Kind) {
 			return fmt.Errorf("store: unable to enqueue an email of unknown kind %q", e.Kind)
 		}
 		if e.Link != "" && !strings.HasPrefix(e.Link, "/") {
@@ -96,7 +97,7 @@ func enqueueEmails(tx *gorm.DB, now time.Time, emails []domain.Email) error {
 	for _, e := range emails {
 		m, ok := byID[e.MemberID]
 		if !ok || m.Status != string(domain.StatusActive) || deref(m.Email) == "" ||
-			refused[emailPreferenceRow{MemberID: e.MemberID, Kind: e.Kind}] {
+			(refused[emailPreferenceRow{MemberID: e.MemberID, Kind: e.Kind}] && !domain.AccountEmailKind(e.Kind)) {
 			continue
 		}
 		payload, err := json.Marshal(domain.EmailPayload{Template: e.Kind, Name: m.Name, Data: e.Data, Link: e.Link})
