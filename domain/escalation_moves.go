@@ -164,7 +164,7 @@ func (e *Escalations) Acknowledge(ctx context.Context, by Actor, id int64) (Esca
 	if !l.Status.Open() {
 		return EscalationListing{}, &ConflictError{Message: "This escalation has ended (" + strings.ToLower(l.Status.Label()) + "), so there is nothing to acknowledge."}
 	}
-	return e.change(ctx, by, l, EscalationMove{To: l.Status}, true)
+	return e.change(ctx, by, l, EscalationMove{To: l.Status}, changeHow{ack: true})
 }
 
 // Move changes an escalation's status: the service's answers for its people and tokens, the
@@ -182,7 +182,7 @@ func (e *Escalations) Move(ctx context.Context, by Actor, id int64, m Escalation
 	if err := CheckMove(sideOf(by), l.Status, m); err != nil {
 		return EscalationListing{}, err
 	}
-	return e.change(ctx, by, l, m, false)
+	return e.change(ctx, by, l, m, changeHow{})
 }
 
 func statusNames(ss []EscalationStatus) []string {
@@ -196,9 +196,22 @@ func statusNames(ss []EscalationStatus) []string {
 	return out
 }
 
-// change writes one checked change and everything that follows from it, in one transaction.
-func (e *Escalations) change(ctx context.Context, by Actor, l EscalationListing, m EscalationMove, ack bool) (EscalationListing, error) {
-	side := sideOf(by)
+// changeHow says what kind of change it is.
+type changeHow struct {
+	ack bool // the service acknowledges: only the business status changes
+	// forCoop: the co-op cancels because of what a member did (agreed a neighbour, withdrew
+	// consent); the history the service reads names the co-op, not the member.
+	forCoop bool
+}
+
+// change writes one checked change and everything that follows from it, in one transaction
+// (the caller's, when there is one).
+func (e *Escalations) change(ctx context.Context, by Actor, l EscalationListing, m EscalationMove, how changeHow) (EscalationListing, error) {
+	side, ack := sideOf(by), how.ack
+	who, whoID := by.Name, by.ID
+	if how.forCoop {
+		side, who, whoID = SideCoop, "the co-op", 0
+	}
 	now := e.clock.now()
 	r, err := e.reader.Request(ctx, l.RequestID)
 	if err != nil {
@@ -239,8 +252,8 @@ func (e *Escalations) change(ctx context.Context, by Actor, l EscalationListing,
 		if r, err = e.store.LockRequest(ctx, r.ID); err != nil {
 			return err
 		}
-		change := EscalationChange{At: now, Status: u.Status, BusinessStatus: u.BusinessStatus, By: by.Name, Side: side, Note: note}
-		if err := e.store.ChangeEscalation(ctx, u, change, by.ID); err != nil {
+		change := EscalationChange{At: now, Status: u.Status, BusinessStatus: u.BusinessStatus, By: who, Side: side, Note: note}
+		if err := e.store.ChangeEscalation(ctx, u, change, whoID); err != nil {
 			return err
 		}
 		// A service taking the need on: the community stops looking, and suggestions made
@@ -360,8 +373,8 @@ func (e *Escalations) tellPeople(ctx context.Context, r Request, svc Service, af
 
 // CancelOpen cancels a request's open escalations, with the reason, and tells each service and
 // the requester: the community found a helper after all, or the person withdrew their consent.
-// It runs in the caller's transaction when there is one. It does not move the request itself:
-// the caller does.
+// It runs in the caller's transaction when there is one. An escalated request is open again
+// (when its time is still ahead); a request the caller has moved on (matched) stays as it is.
 func (e *Escalations) CancelOpen(ctx context.Context, by Actor, requestID int64, reason string) (int, error) {
 	ls, err := e.store.RequestEscalations(ctx, requestID)
 	if err != nil {
@@ -372,7 +385,8 @@ func (e *Escalations) CancelOpen(ctx context.Context, by Actor, requestID int64,
 		if !l.Status.Open() {
 			continue
 		}
-		if _, err := e.changeQuietly(ctx, by, l, reason); err != nil {
+		m := EscalationMove{To: EscalationCancelled, Reason: reason}
+		if _, err := e.change(ctx, by, l, m, changeHow{forCoop: true}); err != nil {
 			return n, err
 		}
 		n++
@@ -380,41 +394,6 @@ func (e *Escalations) CancelOpen(ctx context.Context, by Actor, requestID int64,
 	return n, nil
 }
 
-// changeQuietly cancels one escalation for the co-op without settling its request.
-func (e *Escalations) changeQuietly(ctx context.Context, by Actor, l EscalationListing, reason string) (EscalationListing, error) {
-	now := e.clock.now()
-	svc, err := e.reader.Service(ctx, l.ServiceID)
-	if err != nil {
-		return EscalationListing{}, err
-	}
-	r, err := e.reader.Request(ctx, l.RequestID)
-	if err != nil {
-		return EscalationListing{}, err
-	}
-	u := EscalationUpdate{ID: l.ID, From: l.Status, FromBusiness: l.BusinessStatus, Status: EscalationCancelled, BusinessStatus: l.BusinessStatus,
-		StatusReason: reason, At: now}
-	after := l
-	after.Status, after.StatusReason, after.UpdatedAt = EscalationCancelled, reason, now
-	err = e.tx.Transact(ctx, func(ctx context.Context) error {
-		// The service reads the history: it names the co-op, not the member whose action this
-		// follows (the audit log keeps who).
-		if err := e.store.ChangeEscalation(ctx, u, EscalationChange{At: now, Status: EscalationCancelled, BusinessStatus: l.BusinessStatus,
-			By: "the co-op", Side: SideCoop, Note: reason}, 0); err != nil {
-			return err
-		}
-		if err := e.audit.Record(ctx, by, AuditEscalationChanged, "escalation", l.ID,
-			map[string]string{"from": string(l.Status), "to": string(EscalationCancelled), "side": string(SideCoop)}); err != nil {
-			return err
-		}
-		if l.Status != EscalationDraft {
-			if err := e.tellService(ctx, svc, after.Escalation, WebhookEscalationCancelled, now, false); err != nil {
-				return err
-			}
-		}
-		return e.tellPeople(ctx, r, svc, after, SideCoop, false, now)
-	})
-	return after, err
-}
 
 // AuditConsentWithdrawn records a requester withdrawing their consent to pass a need on.
 const AuditConsentWithdrawn = "request.escalation_consent_withdrawn"
@@ -446,11 +425,7 @@ func (e *Escalations) WithdrawConsent(ctx context.Context, by Actor, requestID i
 		if n, err = e.CancelOpen(ctx, by, r.ID, "The person withdrew their agreement to their need being passed on."); err != nil {
 			return err
 		}
-		if r.Status == RequestEscalated && r.Start.After(now) {
-			if err := e.store.MoveRequest(ctx, r.ID, RequestOpen, RequestEscalated, now); err != nil {
-				return err
-			}
-		}
+		// Cancelling each escalation opened the request again for the community.
 		return e.audit.Record(ctx, by, AuditConsentWithdrawn, "request", r.ID, map[string]string{"cancelled": fmt.Sprint(n)})
 	})
 	if err != nil {
