@@ -394,7 +394,6 @@ func (e *Escalations) CancelOpen(ctx context.Context, by Actor, requestID int64,
 	return n, nil
 }
 
-
 // AuditConsentWithdrawn records a requester withdrawing their consent to pass a need on.
 const AuditConsentWithdrawn = "request.escalation_consent_withdrawn"
 
