@@ -110,6 +110,10 @@ func TestServicesInbox(t *testing.T) {
 		}
 
 		inbox := body(svcUser.get("/inbox"))
+		if p, err := h.svc.Audit.List(context.Background(), w.coordinator, domain.AuditQuery{Action: domain.AuditInboxViewed,
+			Page: domain.PageQuery{Limit: 10}}); err != nil || len(p.Items) == 0 {
+			t.Errorf("looking at the inbox was not audited (%v)", err)
+		}
 		if !strings.Contains(inbox, `href="/inbox/`+mine+`"`) || strings.Contains(inbox, `href="/inbox/`+theirs+`"`) {
 			t.Fatalf("the inbox should list Riverside's escalation only:\n%.2000s", inbox)
 		}

@@ -80,6 +80,7 @@ const inboxEnded = 50
 // Audited and notified escalation changes.
 const (
 	AuditEscalationChanged   = "escalation.changed"
+	AuditInboxViewed         = "escalation.inbox_viewed"
 	NotifyEscalationChanged  = "request.escalation_changed"
 	NoticeEscalationAnswered = "escalation.answered"
 )
@@ -107,7 +108,10 @@ func (e *Escalations) Inbox(ctx context.Context, by Actor) (Inbox, error) {
 	if in.Ended, err = e.store.InboxEscalations(ctx, by.Services, false, inboxEnded); err != nil {
 		return in, fmt.Errorf("inbox: %w", err)
 	}
-	return in, nil
+	// The list names needs, not people, but who looked at what, when, is kept all the same.
+	err = e.audit.Record(ctx, by, AuditInboxViewed, "member", by.ID, map[string]string{"new": fmt.Sprint(len(in.New)),
+		"open": fmt.Sprint(len(in.Open)), "ended": fmt.Sprint(len(in.Ended))})
+	return in, err
 }
 
 // canRead reports whether the actor may read the escalation: coordinators any, a service's
