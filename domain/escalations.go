@@ -501,12 +501,42 @@ func (e *Escalations) EscalateNow(ctx context.Context, by Actor, requestID, serv
 	if !svc.Routable() {
 		return Escalation{}, Invalid("service_id", "%s cannot be sent anything: it is not active, or has neither a webhook nor an email", svc.Name)
 	}
-	esc, _, err := e.escalate(ctx, r, svc, now, by, note, true)
+	var esc Escalation
+	err = e.tx.Transact(ctx, func(ctx context.Context) error {
+		// A service that has not acknowledged by the time asked is passed over: its escalation is
+		// withdrawn, and it is told, as this one is sent to the next.
+		if err := e.passOver(ctx, by, r.ID, svc.Name, now); err != nil {
+			return err
+		}
+		var err error
+		esc, _, err = e.escalate(ctx, r, svc, now, by, note, true)
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, ErrConflict) {
-			return Escalation{}, &ConflictError{Message: "This request is already with a service, or was passed to " + svc.Name + " before. Nothing was sent."}
+			return Escalation{}, &ConflictError{Message: "This request is still with a service that has answered or still has time to, or was passed to " +
+				svc.Name + " before. Nothing was sent."}
 		}
 		return Escalation{}, fmt.Errorf("escalate request %d: %w", requestID, err)
 	}
 	return esc, nil
+}
+
+// passOver withdraws a request's escalation that its service has not acknowledged by the
+// respond-by time, so that the request can go to the next service.
+func (e *Escalations) passOver(ctx context.Context, by Actor, requestID int64, next string, now time.Time) error {
+	ls, err := e.store.RequestEscalations(ctx, requestID)
+	if err != nil {
+		return err
+	}
+	for _, l := range ls {
+		if l.Status != EscalationRequested || l.BusinessStatus != "" || l.RespondBy.IsZero() || now.Before(l.RespondBy) {
+			continue
+		}
+		reason := fmt.Sprintf("Not acknowledged by %s, so passed to %s instead.", l.RespondBy.In(e.loc).Format("15:04 on Monday 2 January"), next)
+		if _, err := e.change(ctx, by, l, EscalationMove{To: EscalationCancelled, Reason: reason}, changeHow{}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -352,3 +352,58 @@ func TestAServiceWithoutAWebhookIsEmailed(t *testing.T) {
 		}
 	})
 }
+
+// TestNoAnswerInTimeLetsACoordinatorSendItOn: while the first service still has time to
+// acknowledge, the request cannot go elsewhere; once its time has passed, sending it to the next
+// service withdraws it from the first, which is told.
+func TestNoAnswerInTimeLetsACoordinatorSendItOn(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		w := newAgreeWorld(t, st)
+		dir := newDirectory(t, w.world)
+		clock := domain.Clock(func() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now })
+		esc := domain.NewEscalations(st, st, dir, st, st, w.audit, clock, london, "https://coop.example.org", false)
+		mk := func(name string) domain.Service {
+			s, _, err := dir.Create(ctx, w.coord, domain.ServiceInput{Name: name, AreaIDs: []int64{w.area.ID}, Email: "referrals@" + strings.ToLower(strings.Fields(name)[0]) + ".example", Active: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		first, next := mk("Riverside Adult Social Care"), mk("Hillside Carers Centre")
+		reqs, err := w.x.AskForSupport(ctx, w.annA, domain.RequestInput{Category: "transport", Description: "A lift to the clinic",
+			Start: w.request.Start, End: w.request.End, Urgency: "urgent", ConsentToEscalate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := reqs[0]
+		e1, err := esc.EscalateNow(ctx, w.coord, r.ID, first.ID, "Her daughter is away")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.mu.Lock()
+		w.now = w.now.Add(3 * time.Hour) // within the 4 hours an urgent need is given
+		w.mu.Unlock()
+		if _, err := esc.EscalateNow(ctx, w.coord, r.ID, next.ID, "Trying elsewhere"); err == nil {
+			t.Fatalf("a request went to a second service while the first still had time to answer")
+		}
+		w.mu.Lock()
+		w.now = w.now.Add(2 * time.Hour)
+		w.mu.Unlock()
+		e2, err := esc.EscalateNow(ctx, w.coord, r.ID, next.ID, "No answer from Riverside")
+		if err != nil {
+			t.Fatal(err)
+		}
+		was, err := esc.Get(ctx, w.coord, e1.ID)
+		if err != nil || was.Status != domain.EscalationCancelled || !strings.Contains(was.StatusReason, "passed to Hillside Carers Centre instead") {
+			t.Fatalf("the first escalation: %+v (%v)", was, err)
+		}
+		now, err := esc.Get(ctx, w.coord, e2.ID)
+		if err != nil || now.Status != domain.EscalationRequested {
+			t.Fatalf("the second escalation: %+v (%v)", now, err)
+		}
+		if got, err := st.Request(ctx, r.ID); err != nil || got.Status != domain.RequestEscalated {
+			t.Errorf("the request is %v (%v)", got.Status, err)
+		}
+	})
+}
