@@ -514,7 +514,7 @@ func (e *Escalations) EscalateNow(ctx context.Context, by Actor, requestID, serv
 	})
 	if err != nil {
 		if errors.Is(err, ErrConflict) {
-			return Escalation{}, &ConflictError{Message: "This request is still with a service that has answered or still has time to, or was passed to " +
+			return Escalation{}, &ConflictError{Message: "This request is already with a service that has answered it or still has time to, or was passed to " +
 				svc.Name + " before. Nothing was sent."}
 		}
 		return Escalation{}, fmt.Errorf("escalate request %d: %w", requestID, err)
