@@ -172,8 +172,9 @@ func TestServicesInbox(t *testing.T) {
 		if !strings.Contains(reqPage, "Passed to Riverside Community Transport on") || !strings.Contains(reqPage, "accepted by the service on") {
 			t.Errorf("the requester's page does not tell the story:\n%.2500s", reqPage)
 		}
-		if page := body(coord.get("/coordinate")); !strings.Contains(page, "Riverside Community Transport") {
-			t.Errorf("coordinators were not told of the service's answer")
+		answered := "Riverside Community Transport: request " + strconv.FormatInt(w.mineReq, 10) + " is now accepted by the service."
+		if page := body(coord.get("/coordinate")); !strings.Contains(page, answered) {
+			t.Errorf("coordinators were not told of the service's answer (%q):\n%.3000s", answered, page)
 		}
 		history := body(svcUser.get("/inbox/" + mine))
 		if !strings.Contains(history, "Accepted by the service, by Test services") {

@@ -154,11 +154,7 @@ func (s *Server) apiServiceTokens(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ctx, by := c.UserContext(), s.actor(c)
-	if _, err := s.svc.Directory.Get(ctx, by, id); err != nil {
-		return err
-	}
-	ts, err := s.svc.ServicePeople.Tokens(ctx, by, id)
+	ts, err := s.svc.ServicePeople.Tokens(c.UserContext(), s.actor(c), id)
 	if err != nil {
 		return err
 	}
@@ -210,11 +206,7 @@ func (s *Server) apiServiceUsers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ctx, by := c.UserContext(), s.actor(c)
-	if _, err := s.svc.Directory.Get(ctx, by, id); err != nil {
-		return err
-	}
-	ms, err := s.svc.ServicePeople.Users(ctx, by, id)
+	ms, err := s.svc.ServicePeople.Users(c.UserContext(), s.actor(c), id)
 	if err != nil {
 		return err
 	}

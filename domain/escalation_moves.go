@@ -217,44 +217,42 @@ func (e *Escalations) change(ctx context.Context, by Actor, l EscalationListing,
 		side, who, whoID = SideCoop, "the co-op", 0
 	}
 	now := e.clock.now()
-	r, err := e.reader.Request(ctx, l.RequestID)
-	if err != nil {
-		return EscalationListing{}, err
-	}
 	svc, err := e.reader.Service(ctx, l.ServiceID)
 	if err != nil {
 		return EscalationListing{}, err
 	}
-	u := EscalationUpdate{ID: l.ID, From: l.Status, FromBusiness: l.BusinessStatus, Status: m.To, BusinessStatus: l.BusinessStatus, At: now}
-	if side == SideService {
-		u.BusinessStatus = BusinessAcknowledged // any answer shows they have seen it
-	}
-	note := m.Reason
-	switch m.To {
-	case EscalationRejected, EscalationCancelled, EscalationFailed, EscalationOnHold, EscalationEnteredInError:
-		u.StatusReason = m.Reason
-	case EscalationCompleted:
-		u.Outcome, note = m.Outcome, m.Outcome
-	case EscalationRequested:
-		if l.Status == EscalationDraft {
-			u.SentAt, u.RespondBy = now, RespondBy(r.Urgency, now)
-		}
-	}
-	after := l
-	after.Status, after.BusinessStatus, after.UpdatedAt = u.Status, u.BusinessStatus, now
-	if !u.SentAt.IsZero() {
-		after.SentAt, after.RespondBy = u.SentAt, u.RespondBy
-	}
-	if u.StatusReason != "" {
-		after.StatusReason = u.StatusReason
-	}
-	if u.Outcome != "" {
-		after.Outcome = u.Outcome
-	}
+	var after EscalationListing
 	err = e.tx.Transact(ctx, func(ctx context.Context) error {
 		// The request first, as every change to a request and its escalations takes them.
-		if r, err = e.store.LockRequest(ctx, r.ID); err != nil {
+		r, err := e.store.LockRequest(ctx, l.RequestID)
+		if err != nil {
 			return err
+		}
+		u := EscalationUpdate{ID: l.ID, From: l.Status, FromBusiness: l.BusinessStatus, Status: m.To, BusinessStatus: l.BusinessStatus, At: now}
+		if side == SideService {
+			u.BusinessStatus = BusinessAcknowledged // any answer shows they have seen it
+		}
+		note := m.Reason
+		switch m.To {
+		case EscalationRejected, EscalationCancelled, EscalationFailed, EscalationOnHold, EscalationEnteredInError:
+			u.StatusReason = m.Reason
+		case EscalationCompleted:
+			u.Outcome, note = m.Outcome, m.Outcome
+		case EscalationRequested:
+			if l.Status == EscalationDraft {
+				u.SentAt, u.RespondBy = now, RespondBy(r.Urgency, now)
+			}
+		}
+		after = l
+		after.Status, after.BusinessStatus, after.UpdatedAt = u.Status, u.BusinessStatus, now
+		if !u.SentAt.IsZero() {
+			after.SentAt, after.RespondBy = u.SentAt, u.RespondBy
+		}
+		if u.StatusReason != "" {
+			after.StatusReason = u.StatusReason
+		}
+		if u.Outcome != "" {
+			after.Outcome = u.Outcome
 		}
 		change := EscalationChange{At: now, Status: u.Status, BusinessStatus: u.BusinessStatus, By: who, Side: side, Note: note}
 		if err := e.store.ChangeEscalation(ctx, u, change, whoID); err != nil {
@@ -363,7 +361,7 @@ func (e *Escalations) tellPeople(ctx context.Context, r Request, svc Service, af
 	if side != SideService {
 		return nil
 	}
-	notice := fmt.Sprintf("%s: request %d is now %q", svc.Name, r.ID, after.Status.Label())
+	notice := fmt.Sprintf("%s: request %d is now %s", svc.Name, r.ID, strings.ToLower(after.Status.Label()))
 	switch {
 	case ack:
 		notice = fmt.Sprintf("%s has seen request %d.", svc.Name, r.ID)

@@ -18,10 +18,7 @@ import (
 func TestCategoriesSetTheirOwnEscalationTimings(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		w := newAgreeWorld(t, st)
-		dir := newDirectory(t, w.world)
-		clock := domain.Clock(func() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now })
-		esc := domain.NewEscalations(st, st, dir, st, st, w.audit, clock, london, "https://coop.example.org", false)
+		w, dir, esc := newEscalationWorld(t, st)
 		transport, err := st.CategoryBySlug(ctx, "transport")
 		if err != nil {
 			t.Fatal(err)

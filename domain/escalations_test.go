@@ -13,15 +13,24 @@ import (
 	"github.com/coop-exchange/coop/domain/store/storetest"
 )
 
+// newEscalationWorld is the agreement world with the directory and the escalation service on
+// its clock; agreeing a match withdraws its request's escalations, as in the platform.
+func newEscalationWorld(t *testing.T, st *store.Store) (*agreeWorld, *domain.Directory, *domain.Escalations) {
+	t.Helper()
+	w := newAgreeWorld(t, st)
+	dir := newDirectory(t, w.world)
+	clock := domain.Clock(func() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now })
+	esc := domain.NewEscalations(st, st, dir, st, st, w.audit, clock, london, "https://coop.example.org", false)
+	w.ag.WithEscalations(esc)
+	return w, dir, esc
+}
+
 // TestTheEscalationStep: requests nobody met by their due time are passed, with consent, to
 // the service that takes them on, once; coordinators hear of those that cannot leave.
 func TestTheEscalationStep(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		w := newAgreeWorld(t, st)
-		dir := newDirectory(t, w.world)
-		clock := domain.Clock(func() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now })
-		esc := domain.NewEscalations(st, st, dir, st, st, w.audit, clock, london, "https://coop.example.org", false)
+		w, dir, esc := newEscalationWorld(t, st)
 		transport, err := st.CategoryBySlug(ctx, "transport")
 		if err != nil {
 			t.Fatal(err)
@@ -123,10 +132,7 @@ func TestTheEscalationStep(t *testing.T) {
 func TestCoordinatorsEscalateAtOnce(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		w := newAgreeWorld(t, st)
-		dir := newDirectory(t, w.world)
-		clock := domain.Clock(func() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now })
-		esc := domain.NewEscalations(st, st, dir, st, st, w.audit, clock, london, "https://coop.example.org", false)
+		w, dir, esc := newEscalationWorld(t, st)
 		mk := func(name string) domain.Service {
 			t.Helper()
 			s, _, err := dir.Create(ctx, w.coord, domain.ServiceInput{Name: name, Organisation: "Riverside Council",
@@ -177,11 +183,7 @@ func TestCoordinatorsEscalateAtOnce(t *testing.T) {
 func TestACommunityHelperWithdrawsTheEscalation(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		w := newAgreeWorld(t, st)
-		dir := newDirectory(t, w.world)
-		clock := domain.Clock(func() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now })
-		esc := domain.NewEscalations(st, st, dir, st, st, w.audit, clock, london, "https://coop.example.org", false)
-		w.ag.WithEscalations(esc)
+		w, dir, esc := newEscalationWorld(t, st)
 		transport, err := st.CategoryBySlug(ctx, "transport")
 		if err != nil {
 			t.Fatal(err)
@@ -305,10 +307,7 @@ func TestACommunityHelperWithdrawsTheEscalation(t *testing.T) {
 func TestAServiceWithoutAWebhookIsEmailed(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		w := newAgreeWorld(t, st)
-		dir := newDirectory(t, w.world)
-		clock := domain.Clock(func() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now })
-		esc := domain.NewEscalations(st, st, dir, st, st, w.audit, clock, london, "https://coop.example.org", false)
+		w, dir, esc := newEscalationWorld(t, st)
 		svc, _, err := dir.Create(ctx, w.coord, domain.ServiceInput{Name: "Hillside Carers Centre", AreaIDs: []int64{w.area.ID},
 			Email: "referrals@hillside.example", Active: true})
 		if err != nil {
@@ -359,10 +358,7 @@ func TestAServiceWithoutAWebhookIsEmailed(t *testing.T) {
 func TestNoAnswerInTimeLetsACoordinatorSendItOn(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		w := newAgreeWorld(t, st)
-		dir := newDirectory(t, w.world)
-		clock := domain.Clock(func() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now })
-		esc := domain.NewEscalations(st, st, dir, st, st, w.audit, clock, london, "https://coop.example.org", false)
+		w, dir, esc := newEscalationWorld(t, st)
 		mk := func(name string) domain.Service {
 			s, _, err := dir.Create(ctx, w.coord, domain.ServiceInput{Name: name, AreaIDs: []int64{w.area.ID}, Email: "referrals@" + strings.ToLower(strings.Fields(name)[0]) + ".example", Active: true})
 			if err != nil {

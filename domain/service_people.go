@@ -155,10 +155,14 @@ func (p *ServicePeople) RemoveUser(ctx context.Context, by Actor, serviceID, mem
 	})
 }
 
-// Users lists the people who answer for a service. Coordinators only.
+// Users lists the people who answer for a service (an unknown service is not found).
+// Coordinators only.
 func (p *ServicePeople) Users(ctx context.Context, by Actor, serviceID int64) ([]Member, error) {
 	if err := requireCoordinator(by); err != nil {
 		return nil, err
+	}
+	if _, err := p.services.Service(ctx, serviceID); err != nil {
+		return nil, fmt.Errorf("service %d: %w", serviceID, err)
 	}
 	out, err := p.store.ServiceMembers(ctx, serviceID)
 	if err != nil {
@@ -199,10 +203,14 @@ func (p *ServicePeople) CreateToken(ctx context.Context, by Actor, serviceID int
 	return token, t, nil
 }
 
-// Tokens lists a service's tokens (never their values). Coordinators only.
+// Tokens lists a service's tokens, never their values (an unknown service is not found).
+// Coordinators only.
 func (p *ServicePeople) Tokens(ctx context.Context, by Actor, serviceID int64) ([]ServiceToken, error) {
 	if err := requireCoordinator(by); err != nil {
 		return nil, err
+	}
+	if _, err := p.services.Service(ctx, serviceID); err != nil {
+		return nil, fmt.Errorf("service %d: %w", serviceID, err)
 	}
 	out, err := p.store.ServiceTokens(ctx, serviceID)
 	if err != nil {
